@@ -1,0 +1,49 @@
+"""enhance: super-resolution, denoising and inpainting with models we trained ourselves.
+
+```python
+import enhance
+enh = enhance.load("upscale", scale=4)
+out = enh(image)                      # numpy or PIL in, the same type and dtype out
+enhance.denoise(image, strength=1.0)
+```
+"""
+
+from enhance.api import denoise, get_spec, inpaint, list_models, load, upscale
+from enhance.engine import Enhancer
+from enhance.errors import (
+    ConfigError,
+    DuplicateModelError,
+    EnhanceError,
+    ImageReadError,
+    ImageTooLargeError,
+    ImageWriteError,
+    InvalidInputError,
+    ModelNotFoundError,
+    UnsupportedFormatError,
+    WeightsError,
+)
+from enhance.spec import ModelSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "load",
+    "upscale",
+    "denoise",
+    "inpaint",
+    "list_models",
+    "get_spec",
+    "Enhancer",
+    "ModelSpec",
+    "EnhanceError",
+    "ImageReadError",
+    "UnsupportedFormatError",
+    "ImageTooLargeError",
+    "ImageWriteError",
+    "InvalidInputError",
+    "ModelNotFoundError",
+    "WeightsError",
+    "DuplicateModelError",
+    "ConfigError",
+]

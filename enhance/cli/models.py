@@ -1,0 +1,113 @@
+"""The ``models`` command: a table of every installed model (built-in and plugins)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from enhance import api
+from enhance.cli.report import error, plugin_warnings, stderr_console
+from enhance.errors import EnhanceError
+from enhance.registry import count_parameters
+from enhance.spec import ModelSpec
+
+
+class TaskName(str, Enum):
+    """Tasks to filter on (``--task``)."""
+
+    upscale = "upscale"
+    denoise = "denoise"
+    inpaint = "inpaint"
+
+
+def format_count(n: int) -> str:
+    """``1234567`` -> ``1.23 M``."""
+    if n >= 1_000_000:
+        return f"{n / 1e6:.2f} M"
+    if n >= 1_000:
+        return f"{n / 1e3:.1f} k"
+    return str(n)
+
+
+def format_metrics(metrics: Mapping[str, float]) -> str:
+    """``{'Set5 x4 PSNR-Y': 31.2}`` -> ``Set5 x4 PSNR-Y 31.2 dB`` (several joined by ``; ``)."""
+    parts = []
+    for key, value in metrics.items():
+        unit = " dB" if "PSNR" in key.upper() else ""
+        parts.append(f"{key} {value:g}{unit}")
+    return "; ".join(parts)
+
+
+def _parameters(spec: ModelSpec) -> str:
+    try:
+        return format_count(count_parameters(spec))
+    except Exception:  # noqa: BLE001 - a plugin's builder may fail; the table still shows
+        return "?"
+
+
+def _file_size(spec: ModelSpec) -> str:
+    if spec.weights is None:
+        return "-"
+    try:
+        return f"{spec.weights.stat().st_size / 1e6:.2f}"
+    except OSError:
+        return "missing"
+
+
+def models_table(specs: list[ModelSpec]) -> Table:
+    """The rich table printed by ``enhance models``."""
+    table = Table(title="Installed models")
+    table.add_column("Name", no_wrap=True, style="bold")
+    for name in ("Task", "Scale", "Variant", "Parameters", "Size (MB)"):
+        table.add_column(name, no_wrap=True)
+    for name in ("Licence", "Training data", "Measured quality", "Source"):
+        table.add_column(name, overflow="fold")
+    for s in sorted(specs, key=lambda s: (s.task, s.scale, s.name)):
+        table.add_row(
+            escape(s.name),
+            s.task,
+            f"x{s.scale}",
+            s.variant,
+            _parameters(s),
+            _file_size(s),
+            escape(s.licence),
+            escape(s.training_data),
+            escape(format_metrics(s.metrics)) or "-",
+            escape(s.source),
+        )
+    return table
+
+
+def models(
+    task: Annotated[Optional[TaskName], typer.Option("--task", case_sensitive=False, help="Only this task.")] = None,
+) -> None:
+    """List the installed models: size, licence, training data and measured quality."""
+    err = stderr_console()
+    with plugin_warnings(err):
+        try:
+            specs = api.list_models(task.value if task else None)
+        except EnhanceError as exc:
+            error(err, str(exc))
+            raise typer.Exit(code=1) from None
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=200)
+    if not specs:
+        what = f" for {task.value}" if task else ""
+        out.print(
+            f"No models installed{what}. The trained weights are not in this installation yet; "
+            "plugins can add models through the 'enhance.models' entry point."
+        )
+        return
+    out.print(models_table(specs))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``models`` to ``app``."""
+    app.command("models")(models)

@@ -1,0 +1,223 @@
+"""The processing commands: ``upscale``, ``denoise`` and ``inpaint``, all through :func:`_run_task`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from enhance.cli.report import BatchDisplay, error, plugin_warnings, print_summary, stderr_console
+from enhance.engine import MIN_TILE, resolve_device
+from enhance.errors import EnhanceError
+from enhance.pipeline import BatchOptions, ModelPicker, collect_inputs, default_suffix, run_batch
+from enhance.spec import Task
+
+
+class OutputFormat(str, Enum):
+    """Output file formats (``--format``)."""
+
+    png = "png"
+    jpeg = "jpeg"
+    tiff = "tiff"
+    webp = "webp"
+    bmp = "bmp"
+    dicom = "dicom"
+
+
+class Device(str, Enum):
+    """Where to run the model (``--device``)."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def _check_tile(value: Optional[int]) -> Optional[int]:
+    if value is not None and value != 0 and value < MIN_TILE:
+        raise typer.BadParameter(f"must be 0 (no tiling) or at least {MIN_TILE} pixels")
+    return value
+
+
+def _check_scale(value: int) -> int:
+    if value not in (2, 4):
+        raise typer.BadParameter("must be 2 or 4")
+    return value
+
+
+# Options shared by every processing command (typer reads them from the signatures).
+Inputs = Annotated[
+    list[str],
+    typer.Argument(help="Image files, folders, or glob patterns such as 'scans/*.tif' (quoted).", show_default=False),
+]
+Output = Annotated[
+    Optional[str],
+    typer.Option(
+        "--output", "-o",
+        help="Output file (one input) or folder (several inputs, an existing folder, or a path ending in '/'; "
+        "mirrors the input tree). Default: next to each input.",
+    ),
+]
+Model = Annotated[Optional[str], typer.Option("--model", help="Model name (see 'enhance models'). Default: chosen per task.")]
+Tile = Annotated[
+    Optional[int],
+    typer.Option("--tile", callback=_check_tile, help="Tile size in input pixels; 0 = no tiling. Default: automatic."),
+]
+DeviceOpt = Annotated[Device, typer.Option("--device", case_sensitive=False, help="Where to run the model.")]
+Suffix = Annotated[Optional[str], typer.Option("--suffix", help="Added to output names. Default: _x4, _denoised, _inpainted.")]
+Format = Annotated[
+    Optional[OutputFormat],
+    typer.Option("--format", case_sensitive=False, help="Output format. Default: the input's format."),
+]
+Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Include subfolders of folder inputs.")]
+SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Leave existing outputs alone (resume a batch).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (never inputs).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")]
+
+
+@dataclass(frozen=True)
+class Common:
+    """The options every processing command takes."""
+
+    output: Optional[str]
+    model: Optional[str]
+    tile: Optional[int]
+    device: Device
+    suffix: Optional[str]
+    fmt: Optional[OutputFormat]
+    recursive: bool
+    skip_existing: bool
+    overwrite: bool
+    quiet: bool
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> Common:
+        """Pick the common options out of a command's ``locals()``."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
+
+
+def _fail(message: str) -> typer.Exit:
+    error(stderr_console(), message)
+    return typer.Exit(code=1)
+
+
+def _run_task(
+    task: Task,
+    inputs: list[str],
+    opts: Common,
+    *,
+    scale: int = 1,
+    mask: Path | None = None,
+    strength: float = 1.0,
+    sigma: float | None = None,
+) -> None:
+    """Resolve the model, run the batch with a progress display, print the summary, set the exit code."""
+    if opts.overwrite and opts.skip_existing:
+        raise typer.BadParameter("use either --overwrite or --skip-existing, not both", param_hint="'--overwrite' / '--skip-existing'")
+    console = stderr_console()
+    tile: int | str = "auto" if opts.tile is None else opts.tile
+    picker = ModelPicker(task, scale=scale, model=opts.model, device=opts.device.value, tile=tile)
+    with plugin_warnings(console):
+        try:
+            resolve_device(opts.device.value)
+            picker.check()
+            if opts.model is not None:
+                picker()  # load now: a broken weight file is one error, not one per input
+        except EnhanceError as exc:
+            raise _fail(str(exc)) from None
+    items = collect_inputs(inputs, opts.recursive)
+    batch = BatchOptions(
+        output=opts.output,
+        suffix=default_suffix(task, scale) if opts.suffix is None else opts.suffix,
+        fmt=opts.fmt.value if opts.fmt else None,
+        mask=mask,
+        strength=strength,
+        sigma=sigma,
+        overwrite=opts.overwrite,
+        skip_existing=opts.skip_existing,
+        multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
+    )
+    with BatchDisplay(console, len(items), opts.quiet) as display:
+        report = run_batch(items, picker, batch, display.callbacks)
+    print_summary(console, report, opts.quiet)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def upscale(
+    inputs: Inputs,
+    scale: Annotated[int, typer.Option("--scale", "-x", callback=_check_scale, help="Upscaling factor: 2 or 4.")] = 4,
+    output: Output = None,
+    model: Model = None,
+    tile: Tile = None,
+    device: DeviceOpt = Device.auto,
+    suffix: Suffix = None,
+    fmt: Format = None,
+    recursive: Recursive = False,
+    skip_existing: SkipExisting = False,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Upscale images x2 or x4 (faithful 'fidelity' model for DICOM and 16-bit inputs, 'gan' otherwise)."""
+    _run_task("upscale", inputs, Common.of(locals()), scale=scale)
+
+
+def denoise(
+    inputs: Inputs,
+    strength: Annotated[
+        float,
+        typer.Option(
+            "--strength", min=0.0,
+            help="Multiplier of the estimated noise level: 0.5 keeps more texture, 2 cleans harder.",
+        ),
+    ] = 1.0,
+    sigma: Annotated[
+        Optional[float],
+        typer.Option("--sigma", min=0.0, max=255.0, help="Explicit noise level on 0-255 (overrides --strength)."),
+    ] = None,
+    output: Output = None,
+    model: Model = None,
+    tile: Tile = None,
+    device: DeviceOpt = Device.auto,
+    suffix: Suffix = None,
+    fmt: Format = None,
+    recursive: Recursive = False,
+    skip_existing: SkipExisting = False,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Remove noise (Gaussian, sensor, JPEG, grain)."""
+    _run_task("denoise", inputs, Common.of(locals()), strength=strength, sigma=sigma)
+
+
+def inpaint(
+    inputs: Inputs,
+    mask: Annotated[
+        Path,
+        typer.Option(
+            "--mask", "-m", exists=True,
+            help="Mask image (white = area to fill), or a folder of masks named like the inputs.",
+        ),
+    ],
+    output: Output = None,
+    model: Model = None,
+    tile: Tile = None,
+    device: DeviceOpt = Device.auto,
+    suffix: Suffix = None,
+    fmt: Format = None,
+    recursive: Recursive = False,
+    skip_existing: SkipExisting = False,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Fill the masked areas of images (scratches, strokes, boxes)."""
+    _run_task("inpaint", inputs, Common.of(locals()), mask=mask)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``upscale``, ``denoise`` and ``inpaint`` to ``app``."""
+    app.command("upscale")(upscale)
+    app.command("denoise")(denoise)
+    app.command("inpaint")(inpaint)

@@ -1,0 +1,258 @@
+"""The inference engine: an :class:`Enhancer` runs one model on images of any size.
+
+Contract of the network it wraps (see :class:`enhance.spec.ModelSpec`): input ``(1, 3 + extra, H, W)``
+float32 in [0, 1], output ``(1, 3, H*scale, W*scale)``. The Enhancer pads to the size multiple
+(reflect), runs tile by tile in inference mode, clamps to [0, 1] and crops back. Grayscale images
+are run as RGB and averaged back to one channel; alpha is upscaled separately (bicubic) and never
+dropped. Everything here is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from enhance.errors import EnhanceError, InvalidInputError
+from enhance.spec import ModelSpec
+from enhance.tiling import run_tiled
+
+if TYPE_CHECKING:
+    from enhance.io import ImageData
+
+ProgressFn = Callable[[int, int], None]
+T = TypeVar("T")
+
+MIN_TILE = 32
+CPU_MAX_TILE = 256  # larger CPU tiles are slower per pixel (cache), measured on 2 cores
+GPU_MAX_TILE = 1024
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` picks CUDA when present, else the CPU."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise InvalidInputError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidInputError("device 'cuda' was asked for but no CUDA GPU is available")
+    return dev
+
+
+def estimate_noise_sigma(rgb: np.ndarray) -> float:
+    """Gaussian noise level (on 0-255) of an ``(H, W, C)`` float image, by Immerkaer's fast method.
+
+    The image is filtered with a Laplacian-difference kernel that cancels smooth structure; the mean
+    absolute response, ignoring the strongest edges, gives sigma.
+    """
+    gray = rgb.mean(axis=2).astype(np.float64) if rgb.ndim == 3 else rgb.astype(np.float64)
+    if min(gray.shape) < 3:
+        return 0.0
+    k = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
+    h, w = gray.shape
+    resp = np.zeros((h - 2, w - 2))
+    for dy in range(3):
+        for dx in range(3):
+            resp += k[dy, dx] * gray[dy : dy + h - 2, dx : dx + w - 2]
+    a = np.abs(resp)
+    a = a[a <= np.quantile(a, 0.9)]  # drop edges and texture peaks
+    sigma = math.sqrt(math.pi / 2) / 6 * float(a.mean()) if a.size else 0.0
+    return sigma * 255.0
+
+
+class Enhancer:
+    """A model ready to run: ``Enhancer(spec)(image)``.
+
+    ``tile`` is ``"auto"`` (from free memory, halved and retried on CUDA out-of-memory), an int
+    (input pixels per tile side) or ``None``/``0`` (no tiling).
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        net: nn.Module | None = None,
+        device: str | torch.device = "auto",
+        tile: int | str | None = "auto",
+        half: bool | None = None,
+    ) -> None:
+        self.spec = spec
+        self.device = resolve_device(device)
+        if net is None:
+            from enhance.registry import build_model
+
+            net = build_model(spec)
+        self.half = (self.device.type == "cuda" and spec.fp16) if half is None else bool(half)
+        if self.half and self.device.type != "cuda":
+            raise InvalidInputError("fp16 inference is only supported on CUDA")
+        self.net = net.eval().to(self.device)
+        if self.half:
+            self.net = self.net.half()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        if isinstance(tile, str) and tile != "auto":
+            raise InvalidInputError(f"tile must be 'auto', a number of pixels or 0, got {tile!r}")
+        if isinstance(tile, int) and 0 < tile < MIN_TILE:
+            raise InvalidInputError(f"tile must be at least {MIN_TILE} pixels (or 0 for no tiling), got {tile}")
+        self.tile = tile
+
+    # ------------------------------------------------------------------ tensors
+    def _auto_tile(self) -> int:
+        scale = self.spec.scale
+        bytes_per_px = 4096.0 * (1 + scale * scale / 4)  # activations per input pixel, measured order
+        if self.device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(self.device)
+            budget = free * 0.5
+            cap = GPU_MAX_TILE
+        else:
+            try:
+                avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            except (ValueError, OSError):
+                avail = 2 << 30
+            budget = min(avail / 4, 1 << 30)
+            cap = CPU_MAX_TILE
+        side = int(math.sqrt(budget / bytes_per_px))
+        return max(MIN_TILE * 2, min(cap, side))
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One tile: pad to the size multiple, run, clamp, crop back. ``x`` is (1, C, h, w) on CPU."""
+        m = self.spec.size_multiple
+        _, _, h, w = x.shape
+        ph, pw = (-h) % m, (-w) % m
+        x = x.to(self.device, torch.float16 if self.half else torch.float32)
+        if ph or pw:
+            mode = "reflect" if (ph < h and pw < w) else "replicate"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        y = self.net(x)
+        s = self.spec.scale
+        return y[:, :, : h * s, : w * s].float().clamp_(0, 1)
+
+    def run_tensor(self, x: torch.Tensor, progress: ProgressFn | None = None) -> torch.Tensor:
+        """Run on ``(1, 3 + extra, H, W)`` float in [0, 1]; returns ``(1, 3, H*s, W*s)`` on the CPU."""
+        if x.ndim != 4 or x.shape[0] != 1:
+            raise InvalidInputError(f"expected a (1, C, H, W) tensor, got shape {tuple(x.shape)}")
+        overlap = self.spec.tile_overlap
+        tile = self._auto_tile() if self.tile == "auto" else (self.tile or 0)
+        _, _, h, w = x.shape
+        with torch.inference_mode():
+            while True:
+                try:
+                    if tile <= 0 or (h <= tile and w <= tile):
+                        out = self._forward(x).cpu()
+                        if progress:
+                            progress(1, 1)
+                        return out
+                    return run_tiled(
+                        self._forward, x, self.spec.scale, tile, min(overlap, tile // 2 - 1), on_tile=progress
+                    )
+                except torch.OutOfMemoryError:
+                    if self.device.type != "cuda" or self.tile not in ("auto", None):
+                        raise
+                    torch.cuda.empty_cache()
+                    tile = (min(h, w) if tile <= 0 else tile) // 2
+                    if tile < MIN_TILE * 2:
+                        raise EnhanceError("out of GPU memory even with the smallest tile; try --device cpu")
+
+    # ------------------------------------------------------------------ arrays
+    def enhance_rgb(
+        self,
+        rgb: np.ndarray,
+        *,
+        mask: np.ndarray | None = None,
+        sigma: float | None = None,
+        strength: float = 1.0,
+        progress: ProgressFn | None = None,
+    ) -> np.ndarray:
+        """Enhance a float32 ``(H, W, C)`` array in [0, 1] (C = 1 or 3); returns ``(H*s, W*s, C)``."""
+        if rgb.ndim != 3 or rgb.shape[2] not in (1, 3):
+            raise InvalidInputError(f"expected an (H, W, 1|3) array, got shape {rgb.shape}")
+        channels = rgb.shape[2]
+        img = np.repeat(rgb, 3, axis=2) if channels == 1 else rgb
+        x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
+        cond = self.spec.condition
+        hole: torch.Tensor | None = None
+        if cond == "sigma":
+            level = estimate_noise_sigma(img) * strength if sigma is None else float(sigma)
+            level = float(np.clip(level, 0.0, 75.0))
+            x = torch.cat([x, torch.full_like(x[:, :1], level / 255.0)], 1)
+        elif cond == "mask":
+            if mask is None:
+                raise InvalidInputError(f"model {self.spec.name} needs a mask (white = area to fill)")
+            if mask.shape[:2] != rgb.shape[:2]:
+                raise InvalidInputError(
+                    f"mask size {mask.shape[1]}x{mask.shape[0]} does not match image size {rgb.shape[1]}x{rgb.shape[0]}"
+                )
+            m = mask if mask.ndim == 2 else mask.max(axis=2)
+            hole = torch.from_numpy((m > 0.5).astype(np.float32))[None, None]
+            x = torch.cat([x * (1 - hole), hole], 1)
+        out = self.run_tensor(x, progress)
+        if hole is not None:
+            out = out * hole + x[:, :3] * (1 - hole)
+        arr = out[0].permute(1, 2, 0).numpy()
+        if channels == 1:
+            arr = arr.mean(axis=2, keepdims=True)
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+    def upscale_alpha(self, alpha: np.ndarray) -> np.ndarray:
+        """Resize an ``(H, W)`` alpha plane by the model's scale (bicubic, clamped)."""
+        s = self.spec.scale
+        if s == 1:
+            return alpha
+        t = torch.from_numpy(np.ascontiguousarray(alpha, dtype=np.float32))[None, None]
+        up = F.interpolate(t, scale_factor=s, mode="bicubic", align_corners=False).clamp_(0, 1)
+        return up[0, 0].numpy()
+
+    def enhance_image(
+        self,
+        image: ImageData,
+        *,
+        mask: np.ndarray | None = None,
+        sigma: float | None = None,
+        strength: float = 1.0,
+        progress: ProgressFn | None = None,
+    ) -> ImageData:
+        """Enhance an :class:`enhance.io.ImageData`; metadata is carried, alpha is kept."""
+        import dataclasses
+
+        pixels = self.enhance_rgb(image.pixels, mask=mask, sigma=sigma, strength=strength, progress=progress)
+        alpha = None if image.alpha is None else self.upscale_alpha(image.alpha)
+        return dataclasses.replace(image, pixels=pixels, alpha=alpha)
+
+    def __call__(self, image: Any, *, mask: Any = None, sigma: float | None = None, strength: float = 1.0) -> Any:
+        """numpy (HxW or HxWxC; uint8, uint16 or float) or PIL image in, the same type, layout and dtype out."""
+        data, info, back = _from_any(image)
+        mask_arr = None if mask is None else _mask_array(mask)
+        out = self.enhance_image(data, mask=mask_arr, sigma=sigma, strength=strength)
+        return back(out, info)
+
+
+def _from_any(image: Any) -> tuple[Any, Any, Callable[[Any, Any], Any]]:
+    from enhance import io
+
+    if isinstance(image, np.ndarray):
+        data, info = io.from_array(image)
+        return data, info, io.to_array
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        Image = None  # type: ignore[assignment]
+    if Image is not None and isinstance(image, Image.Image):
+        data, info = io.from_pil(image)
+        return data, info, io.to_pil
+    raise InvalidInputError(f"expected a numpy array or a PIL image, got {type(image).__name__}")
+
+
+def _mask_array(mask: Any) -> np.ndarray:
+    from enhance import io
+
+    data, _, _ = _from_any(mask)
+    return data.pixels.max(axis=2)

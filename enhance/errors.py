@@ -1,0 +1,58 @@
+"""Typed errors. The library raises these and never prints; the CLI turns them into one-line messages.
+
+Every error that concerns a file names the file first: ``"photo.png: truncated PNG data"``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class EnhanceError(Exception):
+    """Base class of every error raised on purpose by ``enhance``."""
+
+
+class ImageReadError(EnhanceError):
+    """An input image could not be read: unreadable, truncated, empty, mislabelled or unsupported."""
+
+    def __init__(self, path: str | Path | None, problem: str) -> None:
+        self.path = None if path is None else Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path is not None else problem)
+
+
+class UnsupportedFormatError(ImageReadError):
+    """The file is not in a format ``enhance`` reads or writes."""
+
+
+class ImageTooLargeError(ImageReadError):
+    """The image exceeds the decompression-bomb limit (see ``enhance.io.set_max_pixels``)."""
+
+
+class ImageWriteError(EnhanceError):
+    """An output image could not be written."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class InvalidInputError(EnhanceError):
+    """An in-memory input (array, PIL image, mask, option) is not acceptable."""
+
+
+class ModelNotFoundError(EnhanceError):
+    """No registered model has this name, or no model serves this task and scale."""
+
+
+class WeightsError(EnhanceError):
+    """A weight file is missing, unreadable, or does not match the sha256 in the manifest."""
+
+
+class DuplicateModelError(EnhanceError):
+    """Two model specs were registered under the same name."""
+
+
+class ConfigError(EnhanceError):
+    """A training or export configuration is invalid (unknown key, bad value)."""

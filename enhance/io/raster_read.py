@@ -1,0 +1,161 @@
+"""Decoding PNG, JPEG, TIFF, WebP and BMP files into :class:`ImageData`.
+
+8-bit data goes through Pillow; 16-bit PNG through OpenCV and 16-bit TIFF through tifffile, so
+16-bit samples never take an 8-bit detour.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms
+
+from enhance.errors import ImageReadError, UnsupportedFormatError
+from enhance.io.convert import split_alpha, to_float
+from enhance.io.data import ImageData
+from enhance.io.limits import check_pixels, pil_bomb_guard
+from enhance.io.metadata import icc_color_space, orient, read_exif
+from enhance.io.png import png_header
+
+_PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF", "webp": "WEBP", "bmp": "BMP"}
+_ORIENTATION_TAG = 274
+_ICC_TAG = 34675
+
+# tifffile logs warnings about odd files; without a handler Python would print them to stderr.
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
+
+
+def read_raster(path: Path, fmt: str, data: bytes, limit: int | None) -> ImageData:
+    """Decode ``data`` (the whole file, already sniffed as ``fmt``) read from ``path``."""
+    if fmt == "tiff":
+        image = _read_tiff16(path, data, limit)
+        if image is not None:
+            return image
+    with pil_bomb_guard(path, limit):
+        im = Image.open(io.BytesIO(data), formats=[_PIL_FORMAT[fmt]])
+    with im:
+        check_pixels(path, im.width, im.height, limit)
+        orientation, exif = read_exif(im, keep_bytes=fmt != "tiff")
+        icc = im.info.get("icc_profile") or None
+        header = png_header(data[:29]) if fmt == "png" else None
+        if header is not None and header[2] == 16:
+            samples = _decode_png16(path, data, header[3])
+            bit_depth = 16
+        else:
+            im.load()
+            samples, icc = _pil_samples(path, im, icc)
+            bit_depth = 16 if samples.dtype == np.uint16 else 8
+    pixels, alpha = split_alpha(orient(to_float(samples), orientation))
+    return ImageData(pixels, alpha, bit_depth, fmt, icc_profile=icc, exif=exif, source=path)
+
+
+def _pil_samples(path: Path, im: Image.Image, icc: bytes | None) -> tuple[np.ndarray, bytes | None]:
+    """Samples of a loaded Pillow image as uint8/uint16 (H, W[, C]) plus the ICC profile to keep."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        return np.asarray(im), icc
+    if mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16), icc
+    if mode == "I":
+        arr = np.asarray(im)
+        if arr.size and (arr.min() < 0 or arr.max() > 65535):
+            raise UnsupportedFormatError(path, "32-bit integer samples are not supported")
+        return arr.astype(np.uint16), icc
+    if mode == "F":
+        raise UnsupportedFormatError(path, "32-bit floating-point samples are not supported")
+    if mode == "1":
+        return np.asarray(im.convert("L")), icc
+    if mode in ("P", "PA"):
+        transparent = mode == "PA" or "transparency" in im.info
+        return np.asarray(im.convert("RGBA" if transparent else "RGB")), icc
+    if mode == "CMYK":
+        return _cmyk_to_rgb(im, icc)
+    has_alpha = "A" in mode or "a" in mode
+    return np.asarray(im.convert("RGBA" if has_alpha else "RGB")), icc
+
+
+def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> tuple[np.ndarray, bytes | None]:
+    """CMYK to RGB through the embedded CMYK profile when there is one (then tagged sRGB)."""
+    if icc and icc_color_space(icc) == "CMYK":
+        try:
+            srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            rgb = ImageCms.profileToProfile(im, source, srgb, outputMode="RGB")
+            if rgb is not None:
+                return np.asarray(rgb), srgb.tobytes()
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass
+    return np.asarray(im.convert("RGB")), None
+
+
+@contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's own logging (it would print decoder warnings to stderr)."""
+    import cv2
+
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
+def _decode_png16(path: Path, data: bytes, color_type: int) -> np.ndarray:
+    """16-bit PNG samples via OpenCV, converted from BGR(A) to gray / gray+alpha / RGB(A)."""
+    import cv2
+
+    with _quiet_opencv():
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ImageReadError(path, "truncated or corrupt PNG data")
+    if arr.dtype != np.uint16:
+        raise ImageReadError(path, f"16-bit PNG decoded as {arr.dtype}")
+    if arr.ndim == 2:
+        return arr
+    gray = color_type in (0, 4)
+    if arr.shape[2] == 4:
+        return arr[:, :, [0, 3]] if gray else arr[:, :, [2, 1, 0, 3]]
+    return arr[:, :, 0] if gray else arr[:, :, ::-1]
+
+
+def _read_tiff16(path: Path, data: bytes, limit: int | None) -> ImageData | None:
+    """Read a 16-bit TIFF with tifffile; None if the first page is not 16-bit (Pillow does those)."""
+    import tifffile
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        page = tif.pages[0]
+        if not isinstance(page, tifffile.TiffPage):
+            page = page.aspage()
+        check_pixels(path, page.imagewidth, page.imagelength, limit)
+        if page.bitspersample != 16:
+            return None
+        arr = page.asarray()
+        axes = page.axes
+        photometric = int(page.photometric)
+        orientation_tag = page.tags.get(_ORIENTATION_TAG)
+        icc_tag = page.tags.get(_ICC_TAG)
+    if "S" in axes and axes.index("S") < axes.index("Y"):
+        arr = np.moveaxis(arr, axes.index("S"), -1)
+    if arr.dtype != np.uint16 or arr.ndim not in (2, 3):
+        raise UnsupportedFormatError(path, f"unsupported 16-bit TIFF layout ({arr.dtype}, axes {axes})")
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    if photometric in (0, 1) and channels in (1, 2):  # MINISWHITE, MINISBLACK (+ alpha)
+        if photometric == 0 and arr.ndim == 2:
+            arr = 65535 - arr
+        elif photometric == 0:
+            arr = np.concatenate([65535 - arr[:, :, :1], arr[:, :, 1:]], axis=2)
+    elif not (photometric == 2 and channels in (3, 4)):  # RGB (+ alpha)
+        raise UnsupportedFormatError(
+            path, f"unsupported 16-bit TIFF (photometric {photometric}, {channels} samples)"
+        )
+    orientation = orientation_tag.value if orientation_tag is not None else 1
+    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+    icc = bytes(icc_tag.value) if icc_tag is not None and icc_tag.value else None
+    pixels, alpha = split_alpha(orient(to_float(arr), orientation))
+    return ImageData(pixels, alpha, 16, "tiff", icc_profile=icc, source=path)

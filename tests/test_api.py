@@ -1,0 +1,126 @@
+"""The Python API (enhance.load / upscale / denoise / inpaint) on arrays and PIL images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import enhance
+from conftest import smooth_rgb
+from enhance.engine import Enhancer
+from enhance.errors import EnhanceError, InvalidInputError, ModelNotFoundError
+
+pytestmark = pytest.mark.usefixtures("tiny_registry")
+
+RGB = smooth_rgb(12, 10)
+
+
+def _inputs() -> dict[str, Any]:
+    rgba = np.dstack([RGB, np.full(RGB.shape[:2], 200, np.uint8)])
+    return {
+        "u8-gray": RGB[:, :, 0].copy(),
+        "u8-rgb": RGB,
+        "u8-rgba": rgba,
+        "u16-gray": RGB[:, :, 0].astype(np.uint16) * 257,
+        "u16-rgb": RGB.astype(np.uint16) * 257,
+        "f32-gray": RGB[:, :, 0].astype(np.float32) / 255,
+        "f32-rgb": RGB.astype(np.float32) / 255,
+        "f32-rgba": rgba.astype(np.float32) / 255,
+        "pil-L": Image.fromarray(RGB[:, :, 0].copy()),
+        "pil-RGB": Image.fromarray(RGB),
+        "pil-RGBA": Image.fromarray(rgba),
+    }
+
+
+INPUTS = _inputs()
+
+
+def _check_same_kind(src: Any, out: Any, scale: int) -> None:
+    assert type(out) is type(src)
+    if isinstance(src, Image.Image):
+        assert out.mode == src.mode and out.size == (src.width * scale, src.height * scale)
+        return
+    assert out.dtype == src.dtype and out.ndim == src.ndim
+    assert out.shape[:2] == (src.shape[0] * scale, src.shape[1] * scale)
+    assert out.shape[2:] == src.shape[2:]
+
+
+@pytest.mark.parametrize("kind", list(INPUTS))
+def test_upscale_keeps_type_dtype_layout(kind: str) -> None:
+    src = INPUTS[kind]
+    _check_same_kind(src, enhance.upscale(src, 2, device="cpu"), 2)
+
+
+@pytest.mark.parametrize("kind", ["u8-rgb", "u16-gray", "f32-rgba", "pil-RGB"])
+def test_denoise_and_inpaint_keep_type(kind: str) -> None:
+    src = INPUTS[kind]
+    _check_same_kind(src, enhance.denoise(src, strength=0.5, device="cpu"), 1)
+    _check_same_kind(src, enhance.denoise(src, sigma=15, device="cpu"), 1)
+    mask = np.zeros(RGB.shape[:2], np.uint8)
+    mask[3:6, 2:5] = 255
+    _check_same_kind(src, enhance.inpaint(src, mask, device="cpu"), 1)
+
+
+def test_inpaint_keeps_known_pixels() -> None:
+    mask = np.zeros(RGB.shape[:2], bool)
+    mask[3:6, 2:5] = True
+    out = enhance.inpaint(RGB, mask.astype(np.uint8) * 255, device="cpu")
+    assert np.array_equal(out[~mask], RGB[~mask])
+
+
+def test_load_by_task_name_and_variant() -> None:
+    assert enhance.load("upscale", 4, device="cpu").spec.name == "tiny-sr-x4-gan"
+    assert enhance.load("upscale", 2, variant="fidelity", device="cpu").spec.name == "tiny-sr-x2-fidelity"
+    assert enhance.load("tiny-denoise", device="cpu").spec.condition == "sigma"
+    assert {s.name for s in enhance.list_models("inpaint")} == {"tiny-inpaint"}
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda: enhance.upscale(RGB.astype(np.int64), 2), InvalidInputError),
+        (lambda: enhance.upscale(RGB.astype(np.complex64), 2), InvalidInputError),
+        (lambda: enhance.upscale(np.zeros((4, 4, 5), np.uint8), 2), InvalidInputError),
+        (lambda: enhance.upscale([[1, 2], [3, 4]], 2), InvalidInputError),
+        (lambda: enhance.inpaint(RGB, np.zeros((5, 5), np.uint8)), InvalidInputError),
+        (lambda: enhance.upscale(RGB, model="no-such-model"), ModelNotFoundError),
+        (lambda: enhance.upscale(RGB, 3), ModelNotFoundError),
+        (lambda: enhance.upscale(RGB, 4, model="tiny-sr-x2-gan"), InvalidInputError),
+        (lambda: enhance.denoise(RGB, model="tiny-sr-x2-gan"), InvalidInputError),
+        (lambda: enhance.load("upscale", 2, device="tpu"), InvalidInputError),
+        (lambda: enhance.list_models("sharpen"), InvalidInputError),  # type: ignore[arg-type]
+    ],
+)
+def test_typed_errors(call: Any, error: type[EnhanceError]) -> None:
+    with pytest.raises(error):
+        call()
+
+
+def test_deterministic() -> None:
+    enh = enhance.load("upscale", 4, device="cpu")
+    img = smooth_rgb(20, 18, seed=3)
+    assert np.array_equal(enh(img), enh(img))
+    den = enhance.load("denoise", device="cpu")
+    assert np.array_equal(den(img), den(img))
+
+
+def test_tiled_equals_untiled(tiny_registry) -> None:  # type: ignore[no-untyped-def]
+    """CompactSR(blocks=1) has a radius of 5 LR pixels; tile_overlap 20 >= 4 * 5 makes tiling exact."""
+    spec = tiny_registry.get("tiny-sr-x2-gan")
+    assert spec.tile_overlap >= 4 * (2 * 1 + 3)
+    img = np.random.default_rng(1).random((100, 90, 3)).astype(np.float32)
+    whole = Enhancer(spec, device="cpu", tile=0).enhance_rgb(img)
+    ticks: list[tuple[int, int]] = []
+    tiled = Enhancer(spec, device="cpu", tile=48).enhance_rgb(img, progress=lambda d, t: ticks.append((d, t)))
+    assert len(ticks) > 1 and ticks[-1][0] == ticks[-1][1]
+    assert np.abs(tiled - whole).max() <= 1 / 255
+
+
+def test_large_image_small_tile() -> None:
+    enh = enhance.load("tiny-denoise", device="cpu", tile=64)
+    img = smooth_rgb(300, 260, seed=2)
+    out = enh(img, sigma=20)
+    assert out.shape == img.shape and out.dtype == np.uint8

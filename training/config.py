@@ -1,0 +1,157 @@
+"""Typed, frozen training configs, loadable from TOML (unknown keys are rejected)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from enhance.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    train_dirs: tuple[str, ...] = ("../shared/data/train",)
+    val_fraction: float = 0.2
+    split_seed: int = 0
+    blur_threshold: float = 20.0
+    manifest: str | None = None  # reuse a saved split.json
+    gray: bool = False  # train on grayscale converted images
+    val_images: int = 40  # validation crops used per evaluation
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    pixel: float = 1.0  # Charbonnier (L1-like)
+    ssim: float = 0.0
+    perceptual: float = 0.0
+    adversarial: float = 0.0
+    gmsd: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Common to both trainers. A run is ``pretrain_steps`` of reconstruction losses, then
+    ``gan_steps`` of GAN training starting from the pretrained generator."""
+
+    out_dir: str = "runs/train"
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # bf16 autocast on CUDA; ignored on the CPU
+    batch: int = 16
+    patch: int = 128  # HR (target) crop size
+    pretrain_steps: int = 1000
+    gan_steps: int = 0
+    lr_g: float = 2e-4
+    lr_d: float = 1e-4
+    betas_g: tuple[float, float] = (0.9, 0.99)
+    betas_d: tuple[float, float] = (0.9, 0.99)
+    lr_gan_g: float = 5e-5
+    lr_min_ratio: float = 0.02  # cosine decay to lr * this
+    ema_decay: float = 0.999
+    grad_clip: float = 1.0
+    pretrain_loss: LossWeights = LossWeights(pixel=1.0)
+    gan_loss: LossWeights = LossWeights(pixel=1.0, perceptual=1.0, adversarial=0.005)
+    adversarial: Literal["vanilla", "ragan", "wgan"] = "ragan"
+    vgg_weights: str = "../shared/data/models/vgg19_pruned/e5_base.pth"
+    val_every: int = 500
+    sample_every: int = 1000
+    log_every: int = 50
+    ckpt_every: int = 1000
+    warm_start: str | None = None  # generator weights (.safetensors) to start from
+    resume: bool = True  # continue from out_dir/last.safetensors if present
+    pretrain_minutes: float | None = None  # wall-clock budget of the pretraining phase (LR follows it)
+    gan_minutes: float | None = None  # wall-clock budget of the GAN phase
+    data: DataConfig = DataConfig()
+
+
+@dataclass(frozen=True)
+class SRConfig(TrainConfig):
+    scale: int = 4
+    arch: Literal["compact", "rrdb"] = "compact"
+    channels: int = 64
+    blocks: int = 8
+    degradation: Literal["bicubic", "real"] = "bicubic"
+    real_fraction: float = 0.5  # share of a GAN-phase batch degraded by the real-world chain
+    disc_base: int = 32
+
+
+@dataclass(frozen=True)
+class Pix2PixConfig(TrainConfig):
+    task: Literal["denoise", "inpaint"] = "denoise"
+    base: int = 48
+    levels: int = 3
+    critic_base: int = 64
+    n_critic: int = 5
+    gp_lambda: float = 10.0
+    adversarial: Literal["vanilla", "ragan", "wgan"] = "wgan"
+    betas_d: tuple[float, float] = (0.0, 0.9)  # WGAN-GP paper
+    max_sigma: float = 55.0
+    gan_loss: LossWeights = LossWeights(pixel=1.0, ssim=0.2, perceptual=0.1, adversarial=0.002)
+
+
+C = TypeVar("C")
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        return from_dict(tp, value, where)  # type: ignore[arg-type]
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list")
+        inner = args[0]
+        return tuple(_convert(inner, v, where) for v in value)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ConfigError(f"{where}: {value!r} is not one of {typing.get_args(tp)}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        non_none = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(non_none[0], value, where)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool) and not isinstance(value, tp):
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {type(value).__name__}")
+    return value
+
+
+def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
+    """Build dataclass ``cls`` from a dict, rejecting unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def load_config(cls: type[C], path: str | Path, overrides: dict[str, Any] | None = None) -> C:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{p}: config file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML ({exc})") from exc
+    data.update(overrides or {})
+    return from_dict(cls, data, str(p))
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,181 @@
+"""Loss core shared by the SRGAN and Pix2Pix/WGAN-GP trainers.
+
+Each loss is a function on ``(B, C, H, W)`` tensors in [0, 1] plus a thin ``nn.Module`` that calls it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from enhance.errors import ConfigError
+
+
+# ---------------------------------------------------------------- pixel losses
+def charbonnier_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Mean of ``sqrt((pred - target)^2 + eps^2)``: L1 that is smooth at zero."""
+    return torch.sqrt((pred - target).square() + eps * eps).mean()
+
+
+def l1_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.l1_loss(pred, target)
+
+
+def ssim_loss(pred: torch.Tensor, target: torch.Tensor, window: int = 11) -> torch.Tensor:
+    """``(1 - SSIM) / 2`` averaged over the image (kornia)."""
+    from kornia.losses import ssim_loss as k_ssim
+
+    return k_ssim(pred.float(), target.float(), window)
+
+
+def ms_ssim_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``1 - MS-SSIM`` (kornia); needs images of at least ~ 176 px on the short side for 5 scales."""
+    from kornia.losses import MS_SSIMLoss
+
+    return MS_SSIMLoss(alpha=1.0, compensation=1.0).to(pred.device)(pred.float(), target.float())
+
+
+def gmsd_loss(pred: torch.Tensor, target: torch.Tensor, c: float = 0.0026) -> torch.Tensor:
+    """Gradient magnitude similarity deviation (Xue et al. 2014), the quality loss of GMGAN.
+
+    Computed on luminance with Prewitt gradients; 0 for identical images, larger = worse.
+    """
+    w = torch.tensor([0.299, 0.587, 0.114], device=pred.device, dtype=pred.dtype)[None, :, None, None]
+    py = (pred * w).sum(1, keepdim=True) if pred.shape[1] == 3 else pred
+    ty = (target * w).sum(1, keepdim=True) if target.shape[1] == 3 else target
+    k = torch.tensor([[1.0, 0.0, -1.0]] * 3, device=pred.device, dtype=pred.dtype) / 3.0
+    kx, ky = k[None, None], k.t()[None, None]
+
+    def mag(img: torch.Tensor) -> torch.Tensor:
+        img = F.pad(img, (1, 1, 1, 1), mode="replicate")
+        return torch.sqrt(F.conv2d(img, kx).square() + F.conv2d(img, ky).square() + 1e-12)
+
+    mp, mt = mag(py), mag(ty)
+    gms = (2 * mp * mt + c) / (mp.square() + mt.square() + c)
+    return gms.flatten(1).std(1).mean()
+
+
+# ---------------------------------------------------------------- perceptual
+_VGG_LAYERS = ["conv11", "conv12", "conv21", "conv22", "conv31", "conv32", "conv33", "conv34",
+               "conv41", "conv42", "conv43", "conv44", "conv51"]
+_POOL_AFTER = {"conv12", "conv22", "conv34", "conv44"}
+
+
+class VGGFeatures(nn.Module):
+    """A VGG-19-style encoder returning features after ReLU of the chosen layers.
+
+    Built from a safetensors state dict laid out like ``shared/data/models/vgg19_pruned`` (a 1x1
+    ``conv0`` on RGB in [0, 1], then reflection-padded 3x3 convs with max-pool between stages), or
+    from torchvision's ImageNet VGG-19 (:meth:`from_torchvision`) when its weights are present locally.
+    """
+
+    def __init__(self, state: dict[str, torch.Tensor], layers: tuple[str, ...] = ("conv12", "conv22", "conv34", "conv44")) -> None:
+        super().__init__()
+        self.layers = layers
+        last = max(_VGG_LAYERS.index(n) for n in layers)
+        self.conv0 = nn.Conv2d(3, 3, 1)
+        self.conv0.load_state_dict({"weight": state["conv0.weight"], "bias": state["conv0.bias"]})
+        self.convs = nn.ModuleDict()
+        for name in _VGG_LAYERS[: last + 1]:
+            w = state[f"{name}.weight"]
+            conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2])
+            conv.load_state_dict({"weight": w, "bias": state[f"{name}.bias"]})
+            self.convs[name] = conv
+        self.requires_grad_(False)
+        self.eval()
+
+    @classmethod
+    def from_file(cls, path: str | Path, layers: tuple[str, ...] = ("conv12", "conv22", "conv34", "conv44")) -> "VGGFeatures":
+        from safetensors.torch import load_file
+
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: VGG weight file not found (convert it with `python -m enhance.training.prepare_vgg`)")
+        return cls(load_file(str(p)), layers)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        h = self.conv0(x)
+        for name, conv in self.convs.items():
+            h = F.relu(conv(F.pad(h, (1, 1, 1, 1), mode="reflect")))
+            if name in self.layers:
+                feats.append(h)
+            if name in _POOL_AFTER:
+                h = F.max_pool2d(h, 2)
+        return feats
+
+    def train(self, mode: bool = True) -> "VGGFeatures":  # always frozen in eval mode
+        return super().train(False)
+
+
+def perceptual_loss(features: VGGFeatures, pred: torch.Tensor, target: torch.Tensor,
+                    weights: tuple[float, ...] | None = None) -> torch.Tensor:
+    """Sum over layers of the L1 distance between VGG features of ``pred`` and ``target``."""
+    fp = features(pred.float())
+    with torch.no_grad():
+        ft = features(target.float())
+    ws = weights or (1.0,) * len(fp)
+    return sum(w * F.l1_loss(a, b) for w, a, b in zip(ws, fp, ft))  # type: ignore[return-value]
+
+
+class PerceptualLoss(nn.Module):
+    def __init__(self, features: VGGFeatures) -> None:
+        super().__init__()
+        self.features = features
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return perceptual_loss(self.features, pred, target)
+
+
+# ---------------------------------------------------------------- adversarial
+AdvKind = Literal["vanilla", "ragan", "wgan"]
+
+
+def discriminator_loss(kind: AdvKind, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Loss for the discriminator/critic given its outputs on real and generated images."""
+    if kind == "vanilla":
+        return F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
+            F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    if kind == "ragan":
+        r = real_logits - fake_logits.mean()
+        f = fake_logits - real_logits.mean()
+        return 0.5 * (F.binary_cross_entropy_with_logits(r, torch.ones_like(r)) +
+                      F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)))
+    if kind == "wgan":
+        return fake_logits.mean() - real_logits.mean()
+    raise ConfigError(f"unknown adversarial loss {kind!r}")
+
+
+def generator_adv_loss(kind: AdvKind, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """Adversarial loss for the generator (``real_logits`` needed for the relativistic loss)."""
+    if kind == "vanilla":
+        return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    if kind == "ragan":
+        if real_logits is None:
+            raise ValueError("the relativistic loss needs the discriminator's output on real images")
+        r = real_logits.detach() - fake_logits.mean()
+        f = fake_logits - real_logits.detach().mean()
+        return 0.5 * (F.binary_cross_entropy_with_logits(r, torch.zeros_like(r)) +
+                      F.binary_cross_entropy_with_logits(f, torch.ones_like(f)))
+    if kind == "wgan":
+        return -fake_logits.mean()
+    raise ConfigError(f"unknown adversarial loss {kind!r}")
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     cond: torch.Tensor | None = None, gen: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP penalty ``E[(||grad D(x_hat)||_2 - 1)^2]`` on random interpolates of real and fake.
+
+    ``cond`` (the Pix2Pix condition) is concatenated on channels before the critic, unchanged.
+    """
+    b = real.shape[0]
+    eps = torch.rand(b, 1, 1, 1, generator=gen).to(real.device, real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    inp = x_hat if cond is None else torch.cat([cond.detach(), x_hat], 1)
+    out = critic(inp)
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(2, dim=1) - 1).square().mean()

@@ -1,0 +1,89 @@
+"""Pix2Pix + WGAN-GP trainer for denoising and inpainting (U-Net generator, PatchGAN critic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from enhance.archs.discriminators import PatchCritic
+from enhance.archs.unet import UNetRestorer
+from enhance.errors import ConfigError
+
+from .config import Pix2PixConfig
+from .data import ImageBank, prepare
+from .degrade import denoise_pair
+from .loop import Batch, GANTrainer, export_generator
+from .masks import mask_bank
+
+
+def build_generator(cfg: Pix2PixConfig) -> nn.Module:
+    return UNetRestorer(1, cfg.base, cfg.levels, residual=cfg.task == "denoise")
+
+
+class Pix2PixTrainer(GANTrainer):
+    """The condition is the degraded image plus one extra channel (noise level map or hole mask);
+    the critic sees condition + image, as in Pix2Pix, and is trained with WGAN-GP."""
+
+    def __init__(self, cfg: Pix2PixConfig) -> None:
+        if cfg.patch % (2**cfg.levels):
+            raise ConfigError(f"patch {cfg.patch} must be a multiple of {2 ** cfg.levels} for {cfg.levels} levels")
+        super().__init__(cfg, build_generator(cfg), PatchCritic(3 + 1 + 3, cfg.critic_base))
+        self.pcfg = cfg
+        train, val = prepare(list(cfg.data.train_dirs), self.out_dir, cfg.patch, cfg.data.val_fraction,
+                             cfg.data.split_seed, cfg.data.blur_threshold,
+                             Path(cfg.data.manifest) if cfg.data.manifest else None)
+        self.train_bank = ImageBank(train, self.device, cfg.data.gray)
+        if cfg.task == "inpaint":
+            self.masks = torch.from_numpy(mask_bank(4000, cfg.patch, cfg.seed)).to(self.device)
+        val_bank = ImageBank(val[: cfg.data.val_images], self.device, cfg.data.gray)
+        vsize = min(256, min(min(im.shape[1:]) for im in val_bank.images)) // 2**cfg.levels * 2**cfg.levels
+        target = val_bank.center_crops(vsize)
+        vgen = torch.Generator().manual_seed(12345)
+        self._val = self._degrade(target, vgen, fixed_masks=torch.from_numpy(
+            mask_bank(target.shape[0], vsize, 999)).to(self.device))
+
+    def _degrade(self, clean: torch.Tensor, gen: torch.Generator, fixed_masks: torch.Tensor | None = None) -> Batch:
+        if self.pcfg.task == "denoise":
+            noisy, level = denoise_pair(clean, gen, self.pcfg.max_sigma)
+            cond = torch.cat([noisy, level], 1)
+        else:
+            if fixed_masks is None:
+                idx = torch.randint(0, self.masks.shape[0], (clean.shape[0],), generator=gen)
+                m = self.masks[idx.to(self.device)]
+                k = int(torch.randint(0, 4, (1,), generator=gen))
+                m = torch.rot90(m, k, (1, 2))
+            else:
+                m = fixed_masks
+            hole = m[:, None].float()
+            cond = torch.cat([clean * (1 - hole), hole], 1)
+        return {"input": cond, "cond": cond, "target": clean}
+
+    def make_batch(self, phase: str) -> Batch:
+        clean = self.train_bank.sample(self.pcfg.batch, self.pcfg.patch, self.gen)
+        return self._degrade(clean, self.gen)
+
+    def generate(self, G: nn.Module, batch: Batch) -> torch.Tensor:
+        out = G(batch["input"])
+        if self.pcfg.task == "inpaint":
+            hole = batch["input"][:, 3:4]
+            out = out * hole + batch["input"][:, :3] * (1 - hole)
+        return out
+
+    def critic_inputs(self, batch: Batch, image: torch.Tensor) -> torch.Tensor:
+        return torch.cat([batch["cond"], image.to(batch["cond"].dtype)], 1)
+
+    def n_critic(self) -> int:
+        return self.pcfg.n_critic
+
+    def gp_lambda(self) -> float:
+        return self.pcfg.gp_lambda if self.pcfg.adversarial == "wgan" else 0.0
+
+    def validation_set(self) -> Batch:
+        return self._val
+
+    def export(self, G: nn.Module, path: Path, phase: str) -> None:
+        cfg = self.pcfg
+        export_generator(G, path, {"arch": "unet", "task": cfg.task, "base": str(cfg.base),
+                                   "levels": str(cfg.levels), "phase": phase, "step": str(self.step)})
