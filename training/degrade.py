@@ -1,8 +1,9 @@
 """Degradation core shared by every trainer and benchmark.
 
 Pure torch functions on ``(B, C, H, W)`` float tensors in [0, 1]; every random choice comes from an
-explicit ``torch.Generator`` (on the CPU, so runs are repeatable on any device), and every function
-runs on the tensor's device (GPU included).
+explicit ``torch.Generator``, and every random tensor is drawn on that generator's device (pass a CUDA
+generator for GPU tensors, so noise fields are made on the GPU; a CPU generator makes results
+identical on any machine). Outputs live on the input's device.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ import torch.nn.functional as F
 
 # ---------------------------------------------------------------- random helpers
 def uniform(gen: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor:
-    """``n`` samples of U[lo, hi) drawn on the CPU from ``gen``."""
-    return torch.rand(n, generator=gen) * (hi - lo) + lo
+    """``n`` samples of U[lo, hi) drawn on ``gen``'s device."""
+    return torch.rand(n, generator=gen, device=gen.device) * (hi - lo) + lo
 
 
 def chance(gen: torch.Generator, p: float) -> bool:
-    return bool(torch.rand(1, generator=gen).item() < p)
+    return bool(torch.rand(1, generator=gen, device=gen.device).item() < p)
+
+
+def _randn(gen: torch.Generator, *shape: int) -> torch.Tensor:
+    return torch.randn(*shape, generator=gen, device=gen.device)
 
 
 # ---------------------------------------------------------------- MATLAB bicubic
@@ -101,11 +106,11 @@ def random_blur(x: torch.Tensor, gen: torch.Generator, sigma: tuple[float, float
     """Isotropic or anisotropic Gaussian blur with random sigmas and angle, per image."""
     b = x.shape[0]
     sx = uniform(gen, b, *sigma)
-    aniso = torch.rand(b, generator=gen) < p_aniso
+    aniso = torch.rand(b, generator=gen, device=gen.device) < p_aniso
     sy = torch.where(aniso, uniform(gen, b, *sigma), sx)
     theta = uniform(gen, b, 0, math.pi)
     size = min(21, 2 * math.ceil(3 * sigma[1]) + 1)
-    return filter2d(x, gaussian_kernels(sx, sy, theta, size))
+    return filter2d(x, gaussian_kernels(sx.cpu(), sy.cpu(), theta.cpu(), size))
 
 
 # ---------------------------------------------------------------- noise
@@ -114,7 +119,7 @@ def gaussian_noise(
 ) -> torch.Tensor:
     """Add Gaussian noise; ``sigma`` is ``(B,)`` on the 0-255 scale; ``gray`` (B,) bool: same noise on all channels."""
     b, c, h, w = x.shape
-    noise = torch.randn(b, c, h, w, generator=gen).to(x.device)
+    noise = _randn(gen, b, c, h, w).to(x.device)
     if gray is not None and c > 1:
         g = gray.to(x.device)[:, None, None, None]
         noise = torch.where(g, noise[:, :1].expand(-1, c, -1, -1), noise)
@@ -124,14 +129,14 @@ def gaussian_noise(
 def poisson_noise(x: torch.Tensor, peak: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Shot noise: ``Poisson(x * peak) / peak`` with ``peak`` (B,) photons at full white (lower = noisier)."""
     p = peak.to(x.device)[:, None, None, None]
-    lam = (x.clamp(0, 1) * p).cpu()
+    lam = (x.clamp(0, 1) * p).to(gen.device)
     return torch.poisson(lam, generator=gen).to(x.device) / p
 
 
 def film_grain(x: torch.Tensor, amount: torch.Tensor, gen: torch.Generator, size: float = 1.0) -> torch.Tensor:
     """Monochrome, spatially correlated grain, strongest in the mid-tones; ``amount`` (B,) is its std."""
     b, _, h, w = x.shape
-    n = torch.randn(b, 1, h, w, generator=gen).to(x.device)
+    n = _randn(gen, b, 1, h, w).to(x.device)
     s = torch.full((b,), size)
     n = filter2d(n, gaussian_kernels(s, s, torch.zeros(b), 2 * math.ceil(3 * size) + 1))
     n = n / n.flatten(1).std(1).clamp_min(1e-6)[:, None, None, None]
@@ -177,7 +182,7 @@ def real_world_sr(hr: torch.Tensor, factor: int, gen: torch.Generator, cfg: Real
             if chance(gen, cfg.p_poisson):
                 x = poisson_noise(x, uniform(gen, b, 30.0, 300.0), gen)
             else:
-                x = gaussian_noise(x, uniform(gen, b, *cfg.noise_sigma), gen, torch.rand(b, generator=gen) < 0.4)
+                x = gaussian_noise(x, uniform(gen, b, *cfg.noise_sigma), gen, uniform(gen, b, 0, 1) < 0.4)
         if chance(gen, cfg.p_jpeg):
             x = jpeg(x, uniform(gen, b, *cfg.jpeg_quality))
     return x.clamp(0, 1)
@@ -191,9 +196,9 @@ def denoise_pair(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = 5
     noise, and the measured std of (noisy - clean) for the others.
     """
     b = clean.shape[0]
-    kind = torch.randint(0, 10, (b,), generator=gen)
+    kind = torch.randint(0, 10, (b,), generator=gen, device=gen.device)
     sigma = uniform(gen, b, 0.0, max_sigma)
-    gray = torch.rand(b, generator=gen) < 0.3
+    gray = uniform(gen, b, 0, 1) < 0.3
     out = gaussian_noise(clean, sigma, gen, gray)
     pois = poisson_noise(clean, uniform(gen, b, 5.0, 200.0), gen)
     grain = film_grain(clean, uniform(gen, b, 0.01, 0.08), gen, size=float(uniform(gen, 1, 0.5, 1.5)))
@@ -205,7 +210,7 @@ def denoise_pair(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = 5
     out = torch.where(sel == 7, jp, out)
     out = torch.where(sel == 8, grain, out)
     out = torch.where(sel == 9, g_then_j, out)
-    clip = (sel >= 6) | (torch.rand(b, generator=gen) < 0.5).to(clean.device)[:, None, None, None]
+    clip = (sel >= 6) | (uniform(gen, b, 0, 1) < 0.5).to(clean.device)[:, None, None, None]
     out = torch.where(clip, out.clamp(0, 1), out)
     measured = (out - clean).flatten(1).std(1) * 255.0
     level = torch.where(kind.to(clean.device) < 6, sigma.to(clean.device), measured)

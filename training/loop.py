@@ -95,8 +95,10 @@ class GANTrainer(ABC):
         self.device, self.rank, self.world = setup_distributed(cfg.device)
         self.is_main = self.rank == 0
         torch.manual_seed(cfg.seed + self.rank)
-        self.gen = torch.Generator().manual_seed(cfg.seed * 1000 + self.rank)
         self.out_dir = Path(cfg.out_dir)
+        # gen: small draws on the CPU (crop positions); dgen: noise fields on the training device
+        self.gen = torch.Generator().manual_seed(cfg.seed * 1000 + self.rank)
+        self.dgen = torch.Generator(device=self.device).manual_seed(cfg.seed * 1000 + self.rank + 1)
         self.G = generator.to(self.device)
         self.D = critic.to(self.device)
         self.G_train: nn.Module = self.G
@@ -195,7 +197,7 @@ class GANTrainer(ABC):
         logs = {"d_loss": loss.item()}
         if self.gp_lambda():
             cond = batch.get("cond")
-            gp = L.gradient_penalty(self.D, real, fake, cond, self.gen)
+            gp = L.gradient_penalty(self.D, real, fake, cond, self.dgen)
             loss = loss + self.gp_lambda() * gp
             logs["gp"] = gp.item()
         if self.cfg.adversarial == "wgan":
@@ -323,7 +325,8 @@ class GANTrainer(ABC):
     def _meta(self) -> dict[str, Any]:
         return {"step": self.step, "phase": self.phase, "phase_start": self.phase_start,
                 "phase_elapsed": time.time() - self.phase_t0, "lr_scale": self.lr_scale, "restores": self.restores, "best": self.best,
-                "config": asdict(self.cfg), "rng": self.gen.get_state().tolist()}
+                "config": asdict(self.cfg), "rng": self.gen.get_state().tolist(),
+                "drng": self.dgen.get_state().tolist()}
 
     def save(self, name: str = "last.safetensors") -> None:
         if self.is_main:
@@ -344,6 +347,8 @@ class GANTrainer(ABC):
         self.best = {k: float(v) for k, v in meta.get("best", self.best).items()}
         if "rng" in meta:
             self.gen.set_state(torch.tensor(meta["rng"], dtype=torch.uint8))
+        if "drng" in meta:
+            self.dgen.set_state(torch.tensor(meta["drng"], dtype=torch.uint8))
         return True
 
     def warm_start(self, path: Path) -> None:

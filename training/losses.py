@@ -173,7 +173,8 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     ``cond`` (the Pix2Pix condition) is concatenated on channels before the critic, unchanged.
     """
     b = real.shape[0]
-    eps = torch.rand(b, 1, 1, 1, generator=gen).to(real.device, real.dtype)
+    eps = torch.rand(b, 1, 1, 1, generator=gen, device=gen.device if gen is not None else real.device)
+    eps = eps.to(real.device, real.dtype)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     inp = x_hat if cond is None else torch.cat([cond.detach(), x_hat], 1)
     out = critic(inp)

@@ -40,7 +40,7 @@ class Pix2PixTrainer(GANTrainer):
         val_bank = ImageBank(val[: cfg.data.val_images], self.device, cfg.data.gray)
         vsize = min(256, min(min(im.shape[1:]) for im in val_bank.images)) // 2**cfg.levels * 2**cfg.levels
         target = val_bank.center_crops(vsize)
-        vgen = torch.Generator().manual_seed(12345)
+        vgen = torch.Generator(device=self.device).manual_seed(12345)
         self._val = self._degrade(target, vgen, fixed_masks=torch.from_numpy(
             mask_bank(target.shape[0], vsize, 999)).to(self.device))
 
@@ -50,9 +50,9 @@ class Pix2PixTrainer(GANTrainer):
             cond = torch.cat([noisy, level], 1)
         else:
             if fixed_masks is None:
-                idx = torch.randint(0, self.masks.shape[0], (clean.shape[0],), generator=gen)
+                idx = torch.randint(0, self.masks.shape[0], (clean.shape[0],), generator=gen, device=gen.device)
                 m = self.masks[idx.to(self.device)]
-                k = int(torch.randint(0, 4, (1,), generator=gen))
+                k = int(torch.randint(0, 4, (1,), generator=gen, device=gen.device))
                 m = torch.rot90(m, k, (1, 2))
             else:
                 m = fixed_masks
@@ -62,7 +62,7 @@ class Pix2PixTrainer(GANTrainer):
 
     def make_batch(self, phase: str) -> Batch:
         clean = self.train_bank.sample(self.pcfg.batch, self.pcfg.patch, self.gen)
-        return self._degrade(clean, self.gen)
+        return self._degrade(clean, self.dgen)
 
     def generate(self, G: nn.Module, batch: Batch) -> torch.Tensor:
         out = G(batch["input"])

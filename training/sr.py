@@ -50,7 +50,7 @@ class SRTrainer(GANTrainer):
         if phase == "gan" and cfg.degradation == "real":
             n = int(round(cfg.batch * cfg.real_fraction))
             if n:
-                lr = torch.cat([real_world_sr(hr[:n], cfg.scale, self.gen), lr[n:]])
+                lr = torch.cat([real_world_sr(hr[:n], cfg.scale, self.dgen), lr[n:]])
         return {"input": quantize(lr), "target": hr}
 
     def generate(self, G: nn.Module, batch: Batch) -> torch.Tensor:
