@@ -10,7 +10,7 @@ from enhance.spec import ModelSpec
 from enhance.weightstore import read_manifest, weights_dir
 
 TRAIN_DATA = "BSDS400 (Berkeley, research use) + 47 Debian wallpaper photos (GPL-2+/CC-BY(-SA)/CC0)"
-LICENCE = "MIT (weights trained by the enhance authors)"
+LICENCE = "MIT (ours); trained on BSDS400, whose images are for research use: check that fits yours"
 
 # name, task, scale, variant, builder, condition, size multiple, tile overlap, description
 _TABLE: list[tuple[str, str, int, str, object, str, int, int, str]] = [

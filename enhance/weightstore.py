@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from importlib import resources
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from enhance.errors import WeightsError
@@ -76,13 +78,17 @@ def load_weights(net: nn.Module, path: Path, sha256: str | None) -> nn.Module:
     return net
 
 
-def save_weights(net: nn.Module, path: Path, metadata: dict[str, str] | None = None) -> str:
-    """Save ``net``'s state dict as safetensors (contiguous fp32 copies) and return its sha256."""
+def save_weights(
+    net: nn.Module, path: Path, metadata: dict[str, str] | None = None, dtype: torch.dtype = torch.float32
+) -> str:
+    """Save ``net``'s state dict as safetensors (contiguous copies in ``dtype``, fp32 by default; fp16
+    halves a large model's file and loads into an fp32 model) and return its sha256."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().float().contiguous().cpu() for k, v in net.state_dict().items()}
+    state = {k: v.detach().to(dtype).contiguous().cpu() for k, v in net.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     save_file(state, str(tmp), metadata=metadata)
+    os.chmod(tmp, 0o644)  # safetensors creates 0600 files; shipped weights must be readable by all
     tmp.replace(path)
     return sha256_file(path)
