@@ -95,6 +95,8 @@ class Enhancer:
         if self.half and self.device.type != "cuda":
             raise InvalidInputError("fp16 inference is only supported on CUDA")
         self.net = net.eval().to(self.device)
+        if self.device.type == "cpu":  # oneDNN convolutions are faster in NHWC on the CPU (measured)
+            self.net = self.net.to(memory_format=torch.channels_last)
         if self.half:
             self.net = self.net.half()
         for p in self.net.parameters():
@@ -108,7 +110,7 @@ class Enhancer:
     # ------------------------------------------------------------------ tensors
     def _auto_tile(self) -> int:
         scale = self.spec.scale
-        bytes_per_px = 4096.0 * (1 + scale * scale / 4)  # activations per input pixel, measured order
+        bytes_per_px = 1024.0 * (2 + scale * scale / 4)  # activations per input pixel (fp32), measured order
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
             budget = free * 0.5
@@ -132,6 +134,8 @@ class Enhancer:
         if ph or pw:
             mode = "reflect" if (ph < h and pw < w) else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        if self.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
         y = self.net(x)
         s = self.spec.scale
         return y[:, :, : h * s, : w * s].float().clamp_(0, 1)

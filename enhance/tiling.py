@@ -11,6 +11,7 @@ receptive-field radius fits in ``overlap / 4`` therefore gives the same result t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import math
 from dataclasses import dataclass
 
 import torch
@@ -24,24 +25,22 @@ class Tile:
     x1: int
 
 
-def _starts(length: int, tile: int, overlap: int) -> list[int]:
+def _spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    """Fewest tiles of at most ``tile`` pixels covering ``length``, all the same size (so no tile is
+    mostly overlap), neighbours sharing at least ``overlap`` pixels."""
     if length <= tile:
-        return [0]
-    stride = tile - overlap
-    starts = list(range(0, length - tile, stride))
-    starts.append(length - tile)
-    return starts
+        return [(0, length)]
+    n = math.ceil((length - overlap) / (tile - overlap))
+    size = math.ceil((length - overlap) / n) + overlap
+    starts = [round(i * (length - size) / (n - 1)) for i in range(n)]
+    return [(s, s + size) for s in starts]
 
 
 def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
     """Tiles of at most ``tile`` x ``tile`` input pixels covering the image."""
     if tile <= 2 * overlap:
         raise ValueError(f"tile size {tile} must be more than twice the overlap {overlap}")
-    return [
-        Tile(y, min(y + tile, height), x, min(x + tile, width))
-        for y in _starts(height, tile, overlap)
-        for x in _starts(width, tile, overlap)
-    ]
+    return [Tile(y0, y1, x0, x1) for y0, y1 in _spans(height, tile, overlap) for x0, x1 in _spans(width, tile, overlap)]
 
 
 def _ramp(length: int, lo_band: int, hi_band: int, scale: int) -> torch.Tensor:

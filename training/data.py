@@ -112,12 +112,16 @@ def clean(
 
 
 def split(paths: list[Path], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[Path], list[Path]]:
-    """Deterministic split by a hash of each file name (stable when files are added or reordered)."""
-    train, val = [], []
-    for p in paths:
-        h = int(hashlib.sha1(f"{seed}:{p.name}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        (val if h < val_fraction else train).append(p)
-    return train, val
+    """Deterministic split by a hash of each file name (stable when files are added or reordered).
+
+    With two or more images, both sides get at least one (the lowest hash goes to validation)."""
+    scored = sorted((int(hashlib.sha1(f"{seed}:{p.name}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF, str(p), p)
+                    for p in paths)
+    n_val = sum(1 for h, _, _ in scored if h < val_fraction)
+    if len(scored) >= 2:
+        n_val = min(max(n_val, 1), len(scored) - 1)
+    val_set = {id(p) for _, _, p in scored[:n_val]}
+    return [p for p in paths if id(p) not in val_set], [p for p in paths if id(p) in val_set]
 
 
 def _rel(p: Path | str, root: Path) -> str:

@@ -1,0 +1,98 @@
+"""Loss core: values on known cases, function == module, gradient penalty, gradcheck."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from enhance.training import losses as L
+from enhance.training.degrade import filter2d, gaussian_kernels
+
+
+def blur(x: torch.Tensor, s: float) -> torch.Tensor:
+    b = x.shape[0]
+    return filter2d(x, gaussian_kernels(torch.full((b,), s), torch.full((b,), s), torch.zeros(b), 9))
+
+
+@pytest.fixture
+def img() -> torch.Tensor:
+    return torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+
+
+def test_pixel_losses(img: torch.Tensor) -> None:
+    assert L.charbonnier_loss(img, img).item() == pytest.approx(1e-3, rel=1e-3)
+    assert L.l1_loss(img, img + 0.1).item() == pytest.approx(0.1, rel=1e-4)
+    assert L.charbonnier_loss(img, img + 0.1).item() == pytest.approx(0.1, rel=1e-3)
+
+
+def test_structural_losses_rise_with_blur(img: torch.Tensor) -> None:
+    assert L.ssim_loss(img, img).item() == pytest.approx(0.0, abs=1e-5)
+    assert L.gmsd_loss(img, img).item() == pytest.approx(0.0, abs=1e-5)
+    light, heavy = blur(img, 0.8), blur(img, 2.0)
+    assert L.ssim_loss(light, img) < L.ssim_loss(heavy, img)
+    assert L.gmsd_loss(light, img) < L.gmsd_loss(heavy, img)
+
+
+def test_ms_ssim_identity() -> None:
+    x = torch.rand(1, 3, 192, 192, generator=torch.Generator().manual_seed(1))
+    assert L.ms_ssim_loss(x, x).item() == pytest.approx(0.0, abs=1e-4)
+
+
+def _vgg() -> L.VGGFeatures:
+    torch.manual_seed(0)
+    state = {"conv0.weight": torch.randn(3, 3, 1, 1), "conv0.bias": torch.zeros(3)}
+    cin = 3
+    for name in ["conv11", "conv12", "conv21", "conv22", "conv31", "conv32", "conv33", "conv34", "conv41",
+                 "conv42", "conv43", "conv44", "conv51"]:
+        state[f"{name}.weight"] = torch.randn(4, cin, 3, 3) * 0.3
+        state[f"{name}.bias"] = torch.zeros(4)
+        cin = 4
+    return L.VGGFeatures(state)
+
+
+def test_perceptual_function_equals_module_and_is_frozen(img: torch.Tensor) -> None:
+    vgg = _vgg()
+    other = blur(img, 1.5)
+    f = L.perceptual_loss(vgg, other, img)
+    m = L.PerceptualLoss(vgg)(other, img)
+    assert torch.equal(f, m)
+    assert L.perceptual_loss(vgg, img, img).item() == 0.0
+    assert not any(p.requires_grad for p in vgg.parameters())
+    vgg.train()
+    assert not vgg.training
+
+
+def test_adversarial_losses_known_values() -> None:
+    real, fake = torch.tensor([2.0, 4.0]), torch.tensor([1.0, -1.0])
+    assert L.discriminator_loss("wgan", real, fake).item() == pytest.approx(0.0 - 3.0)
+    assert L.generator_adv_loss("wgan", fake).item() == pytest.approx(0.0)
+    big = torch.tensor([20.0])
+    assert L.discriminator_loss("vanilla", big, -big).item() < 1e-6
+    assert L.discriminator_loss("ragan", big, -big).item() < 1e-6
+    assert L.generator_adv_loss("ragan", -big, big).item() > 10
+    with pytest.raises(Exception, match="unknown adversarial"):
+        L.discriminator_loss("hinge", real, fake)  # type: ignore[arg-type]
+
+
+def test_gradient_penalty_of_a_linear_critic() -> None:
+    class Linear(torch.nn.Module):
+        def __init__(self, w: torch.Tensor) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(w)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x * self.w).flatten(1).sum(1)
+
+    w = torch.full((1, 2, 2), 0.5)  # ||grad|| = sqrt(12 * 0.25) = sqrt(3) for 3 channels
+    critic = Linear(w.expand(3, 2, 2).clone())
+    real, fake = torch.rand(4, 3, 2, 2), torch.rand(4, 3, 2, 2)
+    gp = L.gradient_penalty(critic, real, fake, gen=torch.Generator().manual_seed(0))
+    assert gp.item() == pytest.approx((3**0.5 - 1) ** 2, rel=1e-5)
+    gp.backward()
+    assert critic.w.grad is not None  # the penalty trains the critic (double backward)
+
+
+def test_gmsd_gradcheck() -> None:
+    x = torch.rand(1, 3, 8, 8, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(1, 3, 8, 8, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda t: L.gmsd_loss(t, y), (x,), eps=1e-6, atol=1e-4)

@@ -1,0 +1,195 @@
+"""Trainer smoke tests: a few steps on tiny generated images, checkpoint, resume, loss goes down."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from enhance.errors import ConfigError
+from enhance.training.checkpoint import load_checkpoint, save_checkpoint
+from enhance.training.config import DataConfig, Pix2PixConfig, SRConfig, from_dict, load_config
+from enhance.training.data import clean, dhash, split
+from enhance.training.loop import EMA
+from enhance.training.pix2pix import Pix2PixTrainer
+from enhance.training.sr import SRTrainer
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten 96x96 crops of skimage's bundled photos (enough for an 80/20 split)."""
+    import skimage.data as d
+
+    folder = tmp_path_factory.mktemp("train_images")
+    sources = [d.astronaut(), d.coffee(), d.chelsea(), d.rocket(), d.immunohistochemistry()]
+    n = 0
+    for img in sources:
+        for y, x in ((0, 0), (150, 200)):
+            Image.fromarray(np.ascontiguousarray(img[y : y + 96, x : x + 96, :3])).save(folder / f"{n:02d}.png")
+            n += 1
+    return folder
+
+
+def _logged(out_dir: Path, key: str) -> list[float]:
+    with open(out_dir / "log.csv", newline="") as fh:
+        return [float(r[key]) for r in csv.DictReader(fh) if r.get(key)]
+
+
+def _sr_cfg(image_dir: Path, out: Path, **kw: object) -> SRConfig:
+    base = dict(
+        out_dir=str(out), scale=2, channels=8, blocks=1, batch=4, patch=32, pretrain_steps=60, gan_steps=0,
+        lr_g=2e-3, log_every=10, val_every=30, sample_every=30, ckpt_every=20,
+        data=DataConfig(train_dirs=(str(image_dir),), blur_threshold=0.0, val_images=2), device="cpu",
+    )
+    base.update(kw)
+    return SRConfig(**base)  # type: ignore[arg-type]
+
+
+def test_sr_trainer_learns_checkpoints_and_resumes(image_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = SRTrainer(_sr_cfg(image_dir, out)).fit()
+    assert result["step"] == 60
+    losses = _logged(out, "pixel")
+    assert np.mean(losses[-2:]) < losses[0], losses
+    for name in ("last.safetensors", "best_pretrain.safetensors", "split.json", "clean_report.json", "curves.png"):
+        assert (out / name).is_file(), name
+    assert list((out / "samples").glob("*.png"))
+    # resume: a longer schedule continues from step 60 instead of starting again
+    result = SRTrainer(_sr_cfg(image_dir, out, pretrain_steps=70)).fit()
+    assert result["step"] == 70
+    steps = [int(float(s)) for s in _logged(out, "step")]
+    assert steps == sorted(steps)
+
+
+def test_sr_gan_phase_runs_with_perceptual_loss(image_dir: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    vgg = tmp_path / "vgg.safetensors"
+    _fake_vgg(vgg)
+    out = tmp_path / "gan"
+    cfg = _sr_cfg(image_dir, out, pretrain_steps=10, gan_steps=10, vgg_weights=str(vgg), degradation="real",
+                  real_fraction=0.5, disc_base=8)
+    result = SRTrainer(cfg).fit()
+    assert result["step"] == 20
+    assert _logged(out, "adv") and _logged(out, "d_loss") and _logged(out, "perceptual")
+    assert (out / "best_gan.safetensors").is_file()
+
+
+def test_pix2pix_wgan_gp_denoise_and_inpaint(image_dir: Path, tmp_path: Path) -> None:
+    vgg = tmp_path / "vgg.safetensors"
+    _fake_vgg(vgg)
+    for task in ("denoise", "inpaint"):
+        out = tmp_path / task
+        cfg = Pix2PixConfig(
+            out_dir=str(out), task=task, base=8, levels=2, critic_base=8, batch=2, patch=32, pretrain_steps=6,
+            gan_steps=4, n_critic=2, log_every=2, val_every=5, sample_every=5, ckpt_every=5, vgg_weights=str(vgg),
+            data=DataConfig(train_dirs=(str(image_dir),), blur_threshold=0.0, val_images=2), device="cpu",
+        )
+        result = Pix2PixTrainer(cfg).fit()
+        assert result["step"] == 10
+        gp = _logged(out, "gp")
+        assert gp and all(math.isfinite(v) for v in gp)
+        assert (out / "best_gan.safetensors").is_file()
+
+
+def _fake_vgg(path: Path) -> None:
+    """A random VGG-style encoder in the layout of shared/data/models/vgg19_pruned (tiny widths)."""
+    from safetensors.torch import save_file
+
+    widths = {"1": 4, "2": 4, "3": 8, "4": 8, "5": 8}
+    state = {"conv0.weight": torch.randn(3, 3, 1, 1) * 0.3, "conv0.bias": torch.zeros(3)}
+    cin = 3
+    for name in ["conv11", "conv12", "conv21", "conv22", "conv31", "conv32", "conv33", "conv34",
+                 "conv41", "conv42", "conv43", "conv44", "conv51"]:
+        cout = widths[name[4]]
+        state[f"{name}.weight"] = torch.randn(cout, cin, 3, 3) * 0.2
+        state[f"{name}.bias"] = torch.zeros(cout)
+        cin = cout
+    save_file(state, str(path))
+
+
+def test_checkpoint_round_trip_restores_optimizer(tmp_path: Path) -> None:
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    net(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    save_checkpoint(tmp_path / "c.safetensors", {"G": net}, {"g": opt}, {"step": 7})
+    net2 = torch.nn.Linear(3, 2)
+    opt2 = torch.optim.Adam(net2.parameters(), lr=5.0)
+    meta = load_checkpoint(tmp_path / "c.safetensors", {"G": net2}, {"g": opt2})
+    assert meta["step"] == 7
+    assert torch.equal(net.weight, net2.weight)
+    s1, s2 = opt.state_dict(), opt2.state_dict()
+    assert s2["param_groups"][0]["lr"] == 1e-3
+    assert torch.equal(s1["state"][0]["exp_avg"], s2["state"][0]["exp_avg"])
+
+
+def test_ema_moves_towards_model() -> None:
+    net = torch.nn.Linear(2, 2)
+    ema = EMA(net, 0.5)
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    before = ema.model.weight.clone()
+    ema.update(net)
+    assert torch.allclose(ema.model.weight, before + 0.5)
+
+
+def test_config_rejects_unknown_keys_and_bad_types(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown key"):
+        from_dict(SRConfig, {"scael": 4})
+    with pytest.raises(ConfigError, match="expected int"):
+        from_dict(SRConfig, {"batch": "big"})
+    with pytest.raises(ConfigError, match="not one of"):
+        from_dict(SRConfig, {"arch": "transformer"})
+    with pytest.raises(ConfigError, match="unknown key"):
+        from_dict(SRConfig, {"data": {"folders": []}})
+    toml = tmp_path / "c.toml"
+    toml.write_text('scale = 2\nlr_g = 1\n[gan_loss]\nperceptual = 0.5\n[data]\ntrain_dirs = ["x"]\n')
+    cfg = load_config(SRConfig, toml)
+    assert cfg.scale == 2 and cfg.lr_g == 1.0 and cfg.gan_loss.perceptual == 0.5 and cfg.data.train_dirs == ("x",)
+
+
+def test_shipped_configs_parse() -> None:
+    root = Path(__file__).resolve().parents[1] / "training" / "configs"
+    for path in sorted(root.glob("*.toml")):
+        cls = SRConfig if path.stem.startswith("sr") else Pix2PixConfig
+        assert load_config(cls, path).batch > 0
+
+
+def test_cleaning_drops_bad_small_blurry_and_duplicates(tmp_path: Path, image_dir: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "mix"
+    shutil.copytree(image_dir, folder)
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(folder / "tiny.png")
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(folder / "flat.png")
+    shutil.copy(folder / "00.png", folder / "00_copy.png")
+    from enhance.training.data import scan_images
+
+    kept, report = clean(scan_images([folder]), min_size=32, blur_threshold=5.0)
+    reasons = {Path(k).name: v for k, v in report.dropped.items()}
+    assert reasons["broken.png"].startswith("unreadable")
+    assert reasons["tiny.png"].startswith("too small")
+    assert reasons["flat.png"].startswith("blurry")
+    assert reasons["00_copy.png"].startswith("near-duplicate")
+    assert len(kept) == 10
+
+
+def test_split_is_deterministic_and_stable() -> None:
+    paths = [Path(f"img_{i}.png") for i in range(200)]
+    train, val = split(paths, 0.2, seed=0)
+    assert 20 < len(val) < 60 and len(train) + len(val) == 200
+    train2, val2 = split(list(reversed(paths)) + [Path("new.png")], 0.2, seed=0)
+    assert set(val) <= set(val2)
+
+
+def test_dhash_near_duplicates() -> None:
+    rng = np.random.default_rng(0)
+    a = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
+    b = np.clip(a.astype(int) + 2, 0, 255).astype(np.uint8)
+    assert bin(dhash(a) ^ dhash(b)).count("1") <= 4
