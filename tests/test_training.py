@@ -193,3 +193,25 @@ def test_dhash_near_duplicates() -> None:
     a = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
     b = np.clip(a.astype(int) + 2, 0, 255).astype(np.uint8)
     assert bin(dhash(a) ^ dhash(b)).count("1") <= 4
+
+
+def test_ddp_under_torchrun_on_cpu(image_dir: Path, tmp_path: Path) -> None:
+    """Two processes (gloo on the CPU) train, sync and checkpoint like one."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    sets = [f"out_dir={json.dumps(str(out))}", 'device="cpu"', "pretrain_steps=4", "gan_steps=0", "batch=2",
+            "patch=32", "channels=8", "blocks=1", "val_every=4", "sample_every=4", "log_every=2",
+            f'data={{"train_dirs": [{json.dumps(str(image_dir))}], "val_images": 2, "blur_threshold": 0}}']
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+         "-m", "enhance.training", "sr", "--set", *sets],
+        capture_output=True, text=True, timeout=240, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "last.safetensors").is_file() and (out / "best_pretrain.safetensors").is_file()
+    assert _logged(out, "pixel")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import warnings
 from pathlib import Path
 from types import EllipsisType
@@ -76,4 +78,5 @@ def _read_bytes(path: Path) -> bytes:
 
 def _describe(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
+    text = re.sub(r" ?<[^<>]* object at 0x[0-9a-f]+>", "", text)  # Pillow names its BytesIO: noise to a user
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
