@@ -96,3 +96,20 @@ def test_gmsd_gradcheck() -> None:
     x = torch.rand(1, 3, 8, 8, dtype=torch.float64, requires_grad=True)
     y = torch.rand(1, 3, 8, 8, dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda t: L.gmsd_loss(t, y), (x,), eps=1e-6, atol=1e-4)
+
+
+def test_functions_equal_modules(img: torch.Tensor) -> None:
+    other = blur(img, 1.2)
+    assert torch.equal(L.CharbonnierLoss()(other, img), L.charbonnier_loss(other, img))
+    assert torch.equal(L.SSIMLoss()(other, img), L.ssim_loss(other, img))
+    assert torch.equal(L.GMSDLoss()(other, img), L.gmsd_loss(other, img))
+    real, fake = torch.randn(4), torch.randn(4)
+    for kind in ("vanilla", "ragan", "wgan"):
+        mod = L.AdversarialLoss(kind)  # type: ignore[arg-type]
+        assert torch.equal(mod(real, fake, True), L.discriminator_loss(kind, real, fake))  # type: ignore[arg-type]
+        assert torch.equal(mod(real, fake, False), L.generator_adv_loss(kind, fake, real))  # type: ignore[arg-type]
+    critic = torch.nn.Conv2d(3, 1, 3)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    a = L.GradientPenalty(10.0)(critic, img, other, gen=g1)
+    b = 10.0 * L.gradient_penalty(critic, img, other, gen=g2)
+    assert torch.allclose(a, b)

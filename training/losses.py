@@ -180,3 +180,59 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     out = critic(inp)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1).square().mean()
+
+
+# ---------------------------------------------------------------- thin modules
+class CharbonnierLoss(nn.Module):
+    def __init__(self, eps: float = 1e-3) -> None:
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return charbonnier_loss(pred, target, self.eps)
+
+
+class SSIMLoss(nn.Module):
+    def __init__(self, window: int = 11) -> None:
+        super().__init__()
+        self.window = window
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return ssim_loss(pred, target, self.window)
+
+
+class MSSSIMLoss(nn.Module):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return ms_ssim_loss(pred, target)
+
+
+class GMSDLoss(nn.Module):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return gmsd_loss(pred, target)
+
+
+class AdversarialLoss(nn.Module):
+    """``forward(real_logits, fake_logits, for_discriminator)`` for one of the adversarial kinds."""
+
+    def __init__(self, kind: AdvKind) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def forward(self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor, for_discriminator: bool) -> torch.Tensor:
+        if for_discriminator:
+            if real_logits is None:
+                raise ValueError("the discriminator loss needs the outputs on real images")
+            return discriminator_loss(self.kind, real_logits, fake_logits)
+        return generator_adv_loss(self.kind, fake_logits, real_logits)
+
+
+class GradientPenalty(nn.Module):
+    """WGAN-GP penalty of a critic, weighted by ``weight`` (lambda, 10 in the paper)."""
+
+    def __init__(self, weight: float = 10.0) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                cond: torch.Tensor | None = None, gen: torch.Generator | None = None) -> torch.Tensor:
+        return self.weight * gradient_penalty(critic, real, fake, cond, gen)
