@@ -8,7 +8,7 @@ enhance.denoise(image, strength=1.0)
 ```
 """
 
-from enhance.api import denoise, get_spec, inpaint, list_models, load, upscale
+from enhance.api import denoise, get_spec, inpaint, list_models, load, restore, upscale
 from enhance.engine import Enhancer
 from enhance.errors import (
     ConfigError,
@@ -32,6 +32,7 @@ __all__ = [
     "upscale",
     "denoise",
     "inpaint",
+    "restore",
     "list_models",
     "get_spec",
     "Enhancer",

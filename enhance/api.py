@@ -41,13 +41,21 @@ def load(
     device: str | torch.device = "auto",
     tile: int | str | None = "auto",
     variant: str | None = None,
+    backend: str = "torch",
+    onnx_path: str | Path | None = None,
 ) -> Enhancer:
-    """An :class:`Enhancer` for a model name or a task ('upscale', 'denoise', 'inpaint')."""
-    return Enhancer(get_spec(name_or_task, scale, variant), device=device, tile=tile)
+    """An :class:`Enhancer` for a model name or a task ('upscale', 'denoise', 'inpaint').
+
+    ``backend="onnx"`` runs the network with ONNX Runtime (``onnx_path``, or exported and cached on first use).
+    """
+    spec = get_spec(name_or_task, scale, variant)
+    return Enhancer(spec, device=device, tile=tile, backend=backend, onnx_path=onnx_path)
 
 
-def _run(task: Task, image: Any, scale: int | None, model: str | None, device: str, **kw: Any) -> Any:
-    enh = load(model or task, scale, device=device)
+def _run(
+    task: Task, image: Any, scale: int | None, model: str | None, device: str, backend: str = "torch", **kw: Any
+) -> Any:
+    enh = load(model or task, scale, device=device, backend=backend)
     if enh.spec.task != task:
         raise InvalidInputError(f"model {enh.spec.name!r} is a {enh.spec.task} model, not {task}")
     if isinstance(image, (str, Path)):
@@ -65,9 +73,11 @@ def _run(task: Task, image: Any, scale: int | None, model: str | None, device: s
     return enh(image, **kw)
 
 
-def upscale(image: Any, scale: int = 4, *, model: str | None = None, device: str = "auto") -> Any:
+def upscale(
+    image: Any, scale: int = 4, *, model: str | None = None, device: str = "auto", backend: str = "torch"
+) -> Any:
     """Upscale a numpy array or PIL image (same type back) or a path (an ``enhance.io.ImageData`` back)."""
-    return _run("upscale", image, scale, model, device)
+    return _run("upscale", image, scale, model, device, backend)
 
 
 def denoise(
@@ -77,11 +87,52 @@ def denoise(
     sigma: float | None = None,
     model: str | None = None,
     device: str = "auto",
+    backend: str = "torch",
 ) -> Any:
     """Denoise. ``sigma`` (0-255 scale) sets the noise level; else it is estimated and multiplied by ``strength``."""
-    return _run("denoise", image, None, model, device, strength=strength, sigma=sigma)
+    return _run("denoise", image, None, model, device, backend, strength=strength, sigma=sigma)
 
 
-def inpaint(image: Any, mask: Any, *, model: str | None = None, device: str = "auto") -> Any:
+def inpaint(
+    image: Any, mask: Any, *, model: str | None = None, device: str = "auto", backend: str = "torch"
+) -> Any:
     """Fill the white (nonzero) area of ``mask`` in ``image``."""
-    return _run("inpaint", image, None, model, device, mask=mask)
+    return _run("inpaint", image, None, model, device, backend, mask=mask)
+
+
+def restore(
+    image: Any,
+    *,
+    mask: Any = None,
+    detect: bool = True,
+    inpaint: bool = True,
+    denoise: bool = True,
+    strength: float = 1.0,
+    sigma: float | None = None,
+    upscale: int | None = None,
+    sensitivity: float = 1.0,
+    device: str = "auto",
+) -> Any:
+    """Restore an old photo: fill detected scratches and dust (and ``mask``), denoise, optionally upscale.
+
+    ``image``: a numpy array or PIL image (the same type back) or a path (an ``enhance.io.ImageData``
+    back). ``mask`` (array, PIL image or path; white = defect) is joined with the detected defects.
+    See :func:`enhance.restoration.restore_image` for the steps and for getting the mask back.
+    """
+    from enhance import io
+    from enhance.engine import _from_any, _mask_array
+    from enhance.restoration import RestoreModels, RestoreOptions, restore_image
+
+    if isinstance(mask, (str, Path)):
+        mask = io.read_image(mask).pixels.max(axis=2)
+    elif mask is not None:
+        mask = _mask_array(mask)
+    options = RestoreOptions(
+        detect=detect, mask=mask, inpaint=inpaint, denoise=denoise, strength=strength,
+        sigma=sigma, upscale=upscale, sensitivity=sensitivity,
+    )
+    models = RestoreModels.default(options, device=device)
+    if isinstance(image, (str, Path)):
+        return restore_image(io.read_image(image), options, models)[0]
+    data, info, back = _from_any(image)
+    return back(restore_image(data, options, models)[0], info)

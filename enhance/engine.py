@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -84,23 +85,38 @@ class Enhancer:
         device: str | torch.device = "auto",
         tile: int | str | None = "auto",
         half: bool | None = None,
+        backend: str = "torch",
+        onnx_path: str | Path | None = None,
     ) -> None:
         self.spec = spec
         self.device = resolve_device(device)
-        if net is None:
-            from enhance.registry import build_model
+        if backend not in ("torch", "onnx"):
+            raise InvalidInputError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+        self.backend = backend
+        #: with backend "onnx", ONNX Runtime runs each tile; padding, tiling and clamping stay here
+        self.runner: Callable[[torch.Tensor], torch.Tensor] | None = None
+        if backend == "onnx":
+            from enhance.onnx_backend import OrtRunner
 
-            net = build_model(spec)
-        self.half = (self.device.type == "cuda" and spec.fp16) if half is None else bool(half)
-        if self.half and self.device.type != "cuda":
-            raise InvalidInputError("fp16 inference is only supported on CUDA")
-        self.net = net.eval().to(self.device)
-        if self.device.type == "cpu":  # oneDNN convolutions are faster in NHWC on the CPU (measured)
-            self.net = self.net.to(memory_format=torch.channels_last)
-        if self.half:
-            self.net = self.net.half()
-        for p in self.net.parameters():
-            p.requires_grad_(False)
+            if half:
+                raise InvalidInputError("half applies to the torch backend; export an fp16 ONNX file instead")
+            self.half = False
+            self.runner = OrtRunner(spec, onnx_path, self.device)
+        else:
+            if net is None:
+                from enhance.registry import build_model
+
+                net = build_model(spec)
+            self.half = (self.device.type == "cuda" and spec.fp16) if half is None else bool(half)
+            if self.half and self.device.type != "cuda":
+                raise InvalidInputError("fp16 inference is only supported on CUDA")
+            self.net = net.eval().to(self.device)
+            if self.device.type == "cpu":  # oneDNN convolutions are faster in NHWC on the CPU (measured)
+                self.net = self.net.to(memory_format=torch.channels_last)
+            if self.half:
+                self.net = self.net.half()
+            for p in self.net.parameters():
+                p.requires_grad_(False)
         if isinstance(tile, str) and tile != "auto":
             raise InvalidInputError(f"tile must be 'auto', a number of pixels or 0, got {tile!r}")
         if isinstance(tile, int) and 0 < tile < MIN_TILE:
@@ -134,9 +150,12 @@ class Enhancer:
         if ph or pw:
             mode = "reflect" if (ph < h and pw < w) else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        if self.device.type == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
-        y = self.net(x)
+        if self.runner is not None:
+            y = self.runner(x)
+        else:
+            if self.device.type == "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
+            y = self.net(x)
         s = self.spec.scale
         return y[:, :, : h * s, : w * s].float().clamp_(0, 1)
 

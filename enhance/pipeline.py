@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -401,11 +402,18 @@ def _plans(items: list[InputItem], opts: BatchOptions) -> dict[int, Path | Resul
     return planned
 
 
+#: Processes one planned item: ``(item, output path, tile progress) -> Result``. What it raises
+#: becomes a failed result of that item (see ``process`` in :func:`run_batch`).
+FileFn = Callable[[InputItem, Path, ProgressFn | None], Result]
+
+
 def run_batch(
     items: list[InputItem],
-    enhancer: Enhancer | ModelPicker,
+    enhancer: Enhancer | ModelPicker | None,
     opts: BatchOptions,
     callbacks: Callbacks | None = None,
+    *,
+    process: FileFn | None = None,
 ) -> BatchReport:
     """Process every item; failures are recorded per file and the batch goes on.
 
@@ -413,7 +421,14 @@ def run_batch(
     of another input) makes that item fail, so an input is never overwritten. An input that is
     the planned output of another input (a result of an earlier run, found in a folder) is
     skipped. ``enhancer`` is one model for all files, or a :class:`ModelPicker`.
+
+    ``process`` replaces :func:`process_file` for jobs that are not one model per file (e.g.
+    :func:`enhance.restore.run_restore_batch`); ``enhancer`` is then unused (``None``).
     """
+    if process is None:
+        if enhancer is None:
+            raise InvalidInputError("run_batch needs an enhancer or a process function")
+        process = partial(_process_file_fn, enhancer, opts)
     cb = callbacks or Callbacks()
     report = BatchReport()
     start = time.perf_counter()
@@ -428,7 +443,7 @@ def run_batch(
             result = plan
         else:
             assert plan is not None
-            result = _run_one(enhancer, item, plan, opts, cb.on_tile)
+            result = _run_one(process, item, plan, cb.on_tile)
         report.results.append(result)
         if cb.on_result:
             cb.on_result(result)
@@ -436,23 +451,28 @@ def run_batch(
     return report
 
 
-def _run_one(
-    enhancer: Enhancer | ModelPicker, item: InputItem, out: Path, opts: BatchOptions, on_tile: ProgressFn | None
+def _process_file_fn(
+    enhancer: Enhancer | ModelPicker, opts: BatchOptions, item: InputItem, out: Path, on_tile: ProgressFn | None
 ) -> Result:
+    """The default ``process`` of :func:`run_batch`: :func:`process_file` with the batch options."""
+    return process_file(
+        enhancer,
+        item,
+        out,
+        mask_path=mask_for(item, opts.mask),
+        strength=opts.strength,
+        sigma=opts.sigma,
+        overwrite=opts.overwrite,
+        skip_existing=opts.skip_existing,
+        fmt=opts.fmt,
+        progress=on_tile,
+    )
+
+
+def _run_one(process: FileFn, item: InputItem, out: Path, on_tile: ProgressFn | None) -> Result:
     start = time.perf_counter()
     try:
-        return process_file(
-            enhancer,
-            item,
-            out,
-            mask_path=mask_for(item, opts.mask),
-            strength=opts.strength,
-            sigma=opts.sigma,
-            overwrite=opts.overwrite,
-            skip_existing=opts.skip_existing,
-            fmt=opts.fmt,
-            progress=on_tile,
-        )
+        return process(item, out, on_tile)
     except (EnhanceError, OSError, MemoryError) as exc:
         reason = _reason(exc, item.path)
     except Exception as exc:  # noqa: BLE001 - one broken file must not end the batch
@@ -465,6 +485,7 @@ __all__ = [
     "BatchOptions",
     "BatchReport",
     "Callbacks",
+    "FileFn",
     "InputItem",
     "ModelPicker",
     "Result",

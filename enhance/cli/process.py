@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from enhance.cli.report import BatchDisplay, error, plugin_warnings, print_summary, stderr_console
-from enhance.engine import MIN_TILE, resolve_device
+from enhance.engine import MIN_TILE, Enhancer, resolve_device
 from enhance.errors import EnhanceError
 from enhance.pipeline import BatchOptions, ModelPicker, collect_inputs, default_suffix, run_batch
 from enhance.spec import Task
@@ -25,6 +25,13 @@ class OutputFormat(str, Enum):
     webp = "webp"
     bmp = "bmp"
     dicom = "dicom"
+
+
+class Backend(str, Enum):
+    """What runs the network (``--backend``): PyTorch, or ONNX Runtime (exported and cached on first use)."""
+
+    torch = "torch"
+    onnx = "onnx"
 
 
 class Device(str, Enum):
@@ -75,6 +82,9 @@ Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Include subf
 SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Leave existing outputs alone (resume a batch).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (never inputs).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")]
+BackendOpt = Annotated[
+    Backend, typer.Option("--backend", case_sensitive=False, help="Run the network with PyTorch or ONNX Runtime.")
+]
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,7 @@ class Common:
     skip_existing: bool
     overwrite: bool
     quiet: bool
+    backend: Backend = Backend.torch
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Common:
@@ -118,7 +129,11 @@ def _run_task(
         raise typer.BadParameter("use either --overwrite or --skip-existing, not both", param_hint="'--overwrite' / '--skip-existing'")
     console = stderr_console()
     tile: int | str = "auto" if opts.tile is None else opts.tile
-    picker = ModelPicker(task, scale=scale, model=opts.model, device=opts.device.value, tile=tile)
+    device, backend = opts.device.value, opts.backend.value
+    picker = ModelPicker(
+        task, scale=scale, model=opts.model, device=device, tile=tile,
+        build=None if backend == "torch" else (lambda spec: Enhancer(spec, device=device, tile=tile, backend=backend)),
+    )
     with plugin_warnings(console):
         try:
             resolve_device(opts.device.value)
@@ -159,6 +174,7 @@ def upscale(
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
+    backend: BackendOpt = Backend.torch,
 ) -> None:
     """Upscale images x2 or x4 (faithful 'fidelity' model for DICOM and 16-bit inputs, 'gan' otherwise)."""
     _run_task("upscale", inputs, Common.of(locals()), scale=scale)
@@ -187,6 +203,7 @@ def denoise(
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
+    backend: BackendOpt = Backend.torch,
 ) -> None:
     """Remove noise (Gaussian, sensor, JPEG, grain)."""
     _run_task("denoise", inputs, Common.of(locals()), strength=strength, sigma=sigma)
@@ -211,6 +228,7 @@ def inpaint(
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
+    backend: BackendOpt = Backend.torch,
 ) -> None:
     """Fill the masked areas of images (scratches, strokes, boxes)."""
     _run_task("inpaint", inputs, Common.of(locals()), mask=mask)

@@ -1,0 +1,110 @@
+"""The ``restore`` command: scratches and dust out, noise down, optionally upscaled (old photos)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from enhance.cli.process import (
+    Device,
+    DeviceOpt,
+    Format,
+    Inputs,
+    Output,
+    Overwrite,
+    Quiet,
+    Recursive,
+    SkipExisting,
+    Tile,
+    _check_scale,
+    _fail,
+)
+from enhance.cli.report import BatchDisplay, plugin_warnings, print_summary, stderr_console
+from enhance.engine import resolve_device
+from enhance.errors import EnhanceError
+from enhance.pipeline import BatchOptions, collect_inputs
+from enhance.restoration import RestoreModels, RestoreOptions, run_restore_batch
+
+
+def _check_upscale(value: Optional[int]) -> Optional[int]:
+    return None if value is None else _check_scale(value)
+
+
+def restore(
+    inputs: Inputs,
+    no_detect: Annotated[bool, typer.Option("--no-detect", help="Do not look for scratches and dust.")] = False,
+    mask: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--mask", "-m", exists=True,
+            help="Extra mask (white = defect), or a folder of masks named like the inputs; joined with the detected one.",
+        ),
+    ] = None,
+    no_inpaint: Annotated[bool, typer.Option("--no-inpaint", help="Do not fill the defects.")] = False,
+    no_denoise: Annotated[bool, typer.Option("--no-denoise", help="Do not denoise.")] = False,
+    strength: Annotated[
+        float, typer.Option("--strength", min=0.0, help="Denoising: multiplier of the estimated noise level.")
+    ] = 1.0,
+    sigma: Annotated[
+        Optional[float],
+        typer.Option("--sigma", min=0.0, max=255.0, help="Denoising: explicit noise level on 0-255 (overrides --strength)."),
+    ] = None,
+    upscale: Annotated[
+        Optional[int], typer.Option("--upscale", "-x", callback=_check_upscale, help="Also upscale x2 or x4.")
+    ] = None,
+    sensitivity: Annotated[
+        float,
+        typer.Option("--sensitivity", min=0.01, help="Defect detection: higher finds fainter and shorter defects, and more false ones. The default flags almost nothing on clean photos; try 1.5 on visibly scratched scans."),
+    ] = 1.0,
+    save_mask: Annotated[
+        bool, typer.Option("--save-mask", help="Also write the defect mask as <output name>_mask.png.")
+    ] = False,
+    output: Output = None,
+    tile: Tile = None,
+    device: DeviceOpt = Device.auto,
+    suffix: Annotated[Optional[str], typer.Option("--suffix", help="Added to output names.")] = "_restored",
+    fmt: Format = None,
+    recursive: Recursive = False,
+    skip_existing: SkipExisting = False,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Restore old photos: remove scratches and dust (detected and/or --mask), denoise, optionally upscale."""
+    if overwrite and skip_existing:
+        raise typer.BadParameter(
+            "use either --overwrite or --skip-existing, not both", param_hint="'--overwrite' / '--skip-existing'"
+        )
+    options = RestoreOptions(
+        detect=not no_detect, inpaint=not no_inpaint, denoise=not no_denoise, strength=strength,
+        sigma=sigma, upscale=upscale, sensitivity=sensitivity, save_mask=save_mask,
+    )
+    console = stderr_console()
+    models = RestoreModels.default(options, device.value, "auto" if tile is None else tile)
+    with plugin_warnings(console):
+        try:
+            resolve_device(device.value)
+            models.check()
+        except EnhanceError as exc:
+            raise _fail(str(exc)) from None
+    items = collect_inputs(inputs, recursive)
+    batch = BatchOptions(
+        output=output,
+        suffix=suffix or "",
+        fmt=fmt.value if fmt else None,
+        mask=mask,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
+    )
+    with BatchDisplay(console, len(items), quiet) as display:
+        report = run_restore_batch(items, models, batch, options, display.callbacks)
+    print_summary(console, report, quiet)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``restore`` to ``app``."""
+    app.command("restore")(restore)

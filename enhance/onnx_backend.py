@@ -1,0 +1,136 @@
+"""ONNX Runtime as an inference backend of the :class:`enhance.engine.Enhancer`.
+
+An :class:`OrtRunner` replaces the torch network in the per-tile function only: padding, tiling,
+clamping and image I/O stay in the Enhancer, shared by both backends. Without an explicit ONNX
+file, the model is exported on first use into a cache folder (``$ENHANCE_CACHE/onnx`` or
+``~/.cache/enhance/onnx``) under a name made of its weights' sha256 and the opset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from enhance.errors import EnhanceError, InvalidInputError
+from enhance.spec import ModelSpec
+
+OPSET = 17
+
+
+def cache_dir() -> Path:
+    """Where exported ONNX files are kept: ``$ENHANCE_CACHE/onnx``, else ``~/.cache/enhance/onnx``."""
+    root = os.environ.get("ENHANCE_CACHE")
+    base = Path(root) if root else Path.home() / ".cache" / "enhance"
+    return base / "onnx"
+
+
+def _model_key(spec: ModelSpec) -> str:
+    """The weights' sha256 (verified when the weights load), else a hash of the spec's identity."""
+    if spec.sha256:
+        return spec.sha256.lower()
+    return hashlib.sha256(f"{spec.source}:{spec.name}:{spec.weights}".encode()).hexdigest()
+
+
+def cached_onnx_path(spec: ModelSpec, opset: int = OPSET) -> Path:
+    return cache_dir() / f"{_model_key(spec)}-opset{opset}.onnx"
+
+
+def ensure_onnx(spec: ModelSpec, opset: int = OPSET) -> Path:
+    """The cached ONNX file of ``spec``, exported (atomically) if it is not there yet."""
+    path = cached_onnx_path(spec, opset)
+    if not path.is_file():
+        from enhance.exporters.onnx_export import export_onnx
+
+        export_onnx(spec, path, opset=opset)  # loads verified weights; writes tmp then renames
+    return path
+
+
+def physical_cores() -> int:
+    """Physical CPU cores this process may use (hyper-threads share a core's convolution units)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    cores: set[tuple[str, str]] = set()
+    try:
+        phys = core = ""
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "physical id":
+                phys = value.strip()
+            elif key == "core id":
+                core = value.strip()
+                cores.add((phys, core))
+    except OSError:
+        pass
+    logical = os.cpu_count() or 1
+    if cores and len(cores) < logical:  # SMT: one thread per physical core
+        return max(1, min(usable, len(cores)))
+    return max(1, usable)
+
+
+def session_options():  # type: ignore[no-untyped-def]
+    """All graph optimizations, one intra-op thread per physical core, sequential execution."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.intra_op_num_threads = physical_cores()
+    opts.log_severity_level = 3  # warnings about provider fallbacks are not errors
+    return opts
+
+
+def select_providers(device: torch.device) -> list[str]:
+    """CUDA only when torch sees a GPU, the device asks for it and ORT has the provider; else CPU only."""
+    import onnxruntime as ort
+
+    if device.type == "cuda" and torch.cuda.is_available() and "CUDAExecutionProvider" in ort.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+class OrtRunner:
+    """Callable ``(1, C, h, w)`` float tensor -> ``(1, 3, h*s, w*s)`` float tensor, through ONNX Runtime.
+
+    The input's size must already be a multiple of ``spec.size_multiple`` (the Enhancer pads). The
+    output is not clamped (the Enhancer clamps).
+    """
+
+    def __init__(self, spec: ModelSpec, onnx_path: str | Path | None = None, device: str | torch.device = "cpu") -> None:
+        import onnxruntime as ort
+
+        from enhance.engine import resolve_device
+
+        self.spec = spec
+        self.device = resolve_device(device)
+        if onnx_path is None:
+            path = ensure_onnx(spec)
+        else:
+            path = Path(onnx_path)
+            if not path.is_file():
+                raise InvalidInputError(f"{path}: ONNX file not found")
+        self.onnx_path = path
+        opts = session_options()
+        self.providers = select_providers(self.device)
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=self.providers)
+        except Exception as exc:  # ORT raises its own exception types
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise EnhanceError(f"{path}: cannot load ONNX model ({first})") from exc
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.output_name = self.session.get_outputs()[0].name
+        # fp16 models exported with keep_io_types take and give float32 too
+        self.input_dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        arr = x.detach().to("cpu", torch.float32).contiguous().numpy().astype(self.input_dtype, copy=False)
+        out: Any = self.session.run([self.output_name], {self.input_name: arr})[0]
+        return torch.from_numpy(np.asarray(out, dtype=np.float32))

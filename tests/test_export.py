@@ -1,0 +1,112 @@
+"""ONNX export, the ONNX Runtime backend, int8 quantization, pruning and ``enhance export`` (tiny models)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from enhance.cli import app
+from enhance.engine import Enhancer
+from enhance.errors import InvalidInputError
+from enhance.exporters.onnx_export import compare, export_onnx, sample_inputs
+from enhance.onnx_backend import OrtRunner, cached_onnx_path
+from enhance.registry import build_model
+from enhance.spec import ModelSpec
+
+from conftest import smooth_rgb
+
+TASK_MODELS = ["tiny-sr-x4-fidelity", "tiny-denoise", "tiny-inpaint"]
+
+
+def _spec(specs: list[ModelSpec], name: str) -> ModelSpec:
+    return next(s for s in specs if s.name == name)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENHANCE_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("name", TASK_MODELS)
+def test_onnx_parity_two_sizes(tiny_specs: list[ModelSpec], tmp_path: Path, name: str) -> None:
+    spec = _spec(tiny_specs, name)
+    path = export_onnx(spec, tmp_path / "m.onnx")
+    net = build_model(spec)
+    inputs = sample_inputs(spec, sizes=(16, 24))  # two sizes + a real crop, one session
+    assert compare(net, path, inputs) < 1e-4
+    runner = OrtRunner(spec, path, "cpu")
+    assert runner.providers == ["CPUExecutionProvider"]
+    out = runner(inputs[0])
+    assert out.shape == (1, 3, 16 * spec.scale, 16 * spec.scale) and out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("name", TASK_MODELS)
+def test_enhancer_onnx_matches_torch_tiled(tiny_specs: list[ModelSpec], name: str) -> None:
+    spec = _spec(tiny_specs, name)
+    img = smooth_rgb(70, 90, seed=3)  # not a size multiple: exercises the padding
+    mask = np.zeros((70, 90), np.uint8)
+    mask[20:40, 30:60] = 255
+    kw = {"mask": mask} if spec.condition == "mask" else {"sigma": 20.0} if spec.condition == "sigma" else {}
+    ref = Enhancer(spec, device="cpu", tile=32).enhance_rgb(img.astype(np.float32) / 255, **_arr(kw))
+    enh = Enhancer(spec, device="cpu", tile=32, backend="onnx")
+    assert cached_onnx_path(spec).is_file()  # exported on first use into $ENHANCE_CACHE
+    got = enh.enhance_rgb(img.astype(np.float32) / 255, **_arr(kw))
+    assert got.shape == ref.shape
+    assert np.abs(got - ref).max() < 1e-4
+
+
+def _arr(kw: dict) -> dict:  # type: ignore[type-arg]
+    if "mask" in kw:
+        return {"mask": kw["mask"].astype(np.float32) / 255}
+    return kw
+
+
+def test_bad_backend(tiny_specs: list[ModelSpec]) -> None:
+    with pytest.raises(InvalidInputError, match="backend"):
+        Enhancer(tiny_specs[0], device="cpu", backend="tflite")
+
+
+def test_int8_runs_and_stays_close(tiny_specs: list[ModelSpec], tmp_path: Path) -> None:
+    from enhance.exporters.quantize import quantize_int8, sensitive_convs
+
+    spec = _spec(tiny_specs, "tiny-sr-x2-fidelity")
+    fp32 = export_onnx(spec, tmp_path / "m.onnx")
+    assert sensitive_convs(fp32)  # the first and last convs stay in float
+    q = quantize_int8(fp32, tmp_path / "m8.onnx", spec, n_tiles=4, tile=32)
+    x = sample_inputs(spec, sizes=(24,))[-1]  # the real image crop
+    ref = build_model(spec).eval()(x).detach().clamp(0, 1)
+    out = OrtRunner(spec, q, "cpu")(x).clamp(0, 1)
+    assert out.shape == ref.shape
+    assert float((out - ref).abs().mean()) < 0.02
+
+
+def test_pruning_reduces_params_keeps_shape(tiny_specs: list[ModelSpec], tmp_path: Path) -> None:
+    pytest.importorskip("torch_pruning")
+    from enhance.exporters.prune import prune_and_finetune
+
+    spec = _spec(tiny_specs, "tiny-sr-x4-fidelity")
+    net = build_model(spec)
+    pruned, rep = prune_and_finetune(net, spec, ratio=0.5, steps=2, eval_tiles=2)
+    assert rep.params_after < rep.params_before and rep.macs_after < rep.macs_before
+    x = torch.rand(1, 3, 20, 20)
+    assert pruned(x).shape == net(x).shape == (1, 3, 80, 80)
+    path = export_onnx(pruned, tmp_path / "p.onnx")
+    assert compare(pruned, path, [x]) < 1e-4
+
+
+def test_cli_export(tiny_registry: object, tmp_path: Path) -> None:
+    out = tmp_path / "m.onnx"
+    res = CliRunner().invoke(app, ["export", "tiny-denoise", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and "max abs error" in res.output
+
+
+def test_cli_export_unknown_model(tiny_registry: object, tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["export", "nope", "-o", str(tmp_path / "m.onnx")])
+    assert res.exit_code == 1
+    assert "no model named 'nope'" in res.output
+    assert "Traceback" not in res.output
