@@ -137,7 +137,8 @@ class Enhancer:
             except (ValueError, OSError):
                 avail = 2 << 30
             budget = min(avail / 4, 1 << 30)
-            cap = CPU_MAX_TILE
+            # small tiles are fastest per pixel on the CPU, but the overlap must stay a small share
+            cap = max(CPU_MAX_TILE, 6 * self.spec.tile_overlap)
         side = int(math.sqrt(budget / bytes_per_px))
         return max(MIN_TILE * 2, min(cap, side))
 
