@@ -84,6 +84,26 @@ def test_int8_runs_and_stays_close(tiny_specs: list[ModelSpec], tmp_path: Path) 
     assert float((out - ref).abs().mean()) < 0.02
 
 
+def test_fp16_keeps_float32_io(tiny_specs: list[ModelSpec], tmp_path: Path) -> None:
+    pytest.importorskip("onnxconverter_common")
+    from enhance.exporters.quantize import convert_fp16
+
+    spec = _spec(tiny_specs, "tiny-denoise")
+    half = convert_fp16(export_onnx(spec, tmp_path / "m.onnx"), tmp_path / "m16.onnx")
+    runner = OrtRunner(spec, half, "cpu")
+    assert runner.input_dtype == np.float32  # keep_io_types
+    assert compare(build_model(spec), half, sample_inputs(spec, sizes=(16,))) < 1e-2
+
+
+def test_physical_cores() -> None:
+    import os
+
+    from enhance.onnx_backend import physical_cores, session_options
+
+    assert 1 <= physical_cores() <= (os.cpu_count() or 1)
+    assert session_options().intra_op_num_threads == physical_cores()
+
+
 def test_pruning_reduces_params_keeps_shape(tiny_specs: list[ModelSpec], tmp_path: Path) -> None:
     pytest.importorskip("torch_pruning")
     from enhance.exporters.prune import prune_and_finetune
@@ -103,6 +123,21 @@ def test_cli_export(tiny_registry: object, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["export", "tiny-denoise", "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert out.is_file() and "max abs error" in res.output
+
+
+def test_cli_export_pruned_int8(tiny_registry: object, tmp_path: Path) -> None:
+    pytest.importorskip("torch_pruning")
+    out = tmp_path / "m8.onnx"
+    args = ["export", "tiny-sr-x2-fidelity", "-o", str(out), "--prune", "0.5", "--finetune-steps", "1", "--int8"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and "pruned 50% of channels" in res.output and "PSNR on built-in photo tiles" in res.output
+
+
+def test_cli_export_bad_options(tiny_registry: object, tmp_path: Path) -> None:
+    out = str(tmp_path / "m.onnx")
+    assert CliRunner().invoke(app, ["export", "tiny-denoise", "-o", out, "--int8", "--fp16"]).exit_code == 2
+    assert CliRunner().invoke(app, ["export", "tiny-denoise", "-o", out, "--prune", "1.5"]).exit_code == 2
 
 
 def test_cli_export_unknown_model(tiny_registry: object, tmp_path: Path) -> None:

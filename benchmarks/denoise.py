@@ -1,0 +1,266 @@
+"""Denoising benchmark: RGB PSNR / SSIM on CBSD68, Kodak24, McMaster at known Gaussian noise levels.
+
+    python benchmarks/denoise.py [--data ../shared/data] [--sets CBSD68 Kodak24 McMaster]
+                                 [--sigmas 15 25 50] [--limit N] [--bm3d-limit K]
+                                 [--write-manifest] [--save results/denoise.md]
+
+Protocol: clean image ``x`` (uint8 -> float64 on [0, 1]); noisy = ``x + n * sigma / 255`` with
+``n = np.random.default_rng(sigma * 1000 + index).standard_normal(x.shape)`` (``index`` = the
+image's position in the sorted set), NOT clipped (the standard synthetic-AWGN protocol). Methods:
+
+* ours: ``enhance.load('denoise')`` told the true sigma (``enhance_rgb(noisy, sigma=sigma)``);
+* OpenCV ``fastNlMeansDenoisingColored`` on the noisy image clipped and rounded to uint8, with
+  ``h`` and ``hColor`` tuned per sigma on 3 CBSD68 images (other noise seeds) over a small grid;
+* BM3D (``bm3d.bm3d_rgb(noisy, sigma_psd=sigma/255)``), slow: first ``--bm3d-limit`` images per set.
+
+Outputs are rounded to uint8 and compared with the clean image: RGB PSNR, SSIM (per channel,
+Gaussian window, averaged). Time: seconds per megapixel of the method's call, on this CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+from common import fmt, md_table  # noqa: E402
+
+from enhance import metrics  # noqa: E402
+
+DenoiseFn = Callable[[np.ndarray, int], np.ndarray]  # (noisy float64 (H, W, 3), sigma) -> uint8 (H, W, 3)
+
+REFERENCE = ("Published CBSD68 sigma 25 PSNR: CBM3D 30.71, CDnCNN 31.23, FFDNet 31.21, DRUNet 31.69 "
+             "(shared/data/README.md).")
+H_FACTORS = (0.3, 0.4, 0.5, 0.65, 0.8)  # NLM h = factor * sigma
+HCOLOR_RATIOS = (0.5, 1.0, 1.5)  # NLM hColor = ratio * h
+TUNE_SEED_OFFSET = 500  # tuning noise: seed sigma*1000 + 500 + i, not used by the evaluation
+
+
+@dataclass
+class Score:
+    """Per-image PSNR/SSIM and total time/megapixels of one method on one set."""
+
+    psnr: dict[int, list[float]] = field(default_factory=dict)  # sigma -> values
+    ssim: dict[int, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+    megapixels: float = 0.0
+
+    def add(self, sigma: int, out: np.ndarray, clean: np.ndarray, seconds: float) -> None:
+        self.psnr.setdefault(sigma, []).append(metrics.psnr_rgb(out, clean))
+        self.ssim.setdefault(sigma, []).append(metrics.ssim_rgb(out, clean))
+        self.seconds += seconds
+        self.megapixels += clean.shape[0] * clean.shape[1] / 1e6
+
+    def mean(self, sigma: int, first: int | None = None) -> tuple[float, float]:
+        p, s = self.psnr[sigma][:first], self.ssim[sigma][:first]
+        return float(np.mean(p)), float(np.mean(s))
+
+
+def add_noise(clean: np.ndarray, sigma: int, seed: int) -> np.ndarray:
+    """``clean`` (uint8) as float64 on [0, 1] plus Gaussian noise of ``sigma`` (on 0-255), not clipped."""
+    rng = np.random.default_rng(seed)
+    return clean.astype(np.float64) / 255.0 + rng.standard_normal(clean.shape) * (sigma / 255.0)
+
+
+# ---------------------------------------------------------------------------------------- methods
+def ours(tile: int | str = 0) -> DenoiseFn:
+    """Our ``denoise`` model on the CPU, told the true sigma."""
+    import enhance
+
+    enh = enhance.load("denoise", device="cpu", tile=tile)
+
+    def run(noisy: np.ndarray, sigma: int) -> np.ndarray:
+        return metrics.to_uint8(enh.enhance_rgb(noisy.astype(np.float32), sigma=float(sigma)))
+
+    return run
+
+
+def nlm_once(noisy: np.ndarray, h: float, h_color: float) -> np.ndarray:
+    """OpenCV colour non-local means on the clipped uint8 noisy image (template 7, search 21)."""
+    import cv2
+
+    bgr = np.ascontiguousarray(metrics.to_uint8(noisy)[:, :, ::-1])
+    out = cv2.fastNlMeansDenoisingColored(bgr, None, float(h), float(h_color), 7, 21)
+    return np.ascontiguousarray(out[:, :, ::-1])
+
+
+def tune_nlm(cleans: list[np.ndarray], sigmas: list[int]) -> dict[int, tuple[float, float]]:
+    """Per sigma, the (h, hColor) of the grid with the best mean PSNR on ``cleans`` (own noise seeds)."""
+    best: dict[int, tuple[float, float]] = {}
+    for sigma in sigmas:
+        noisy = [add_noise(c, sigma, sigma * 1000 + TUNE_SEED_OFFSET + i) for i, c in enumerate(cleans)]
+        scores = {}
+        for hf in H_FACTORS:
+            for hr in HCOLOR_RATIOS:
+                h, hc = round(hf * sigma, 2), round(hf * sigma * hr, 2)
+                scores[(h, hc)] = float(np.mean([metrics.psnr_rgb(nlm_once(n, h, hc), c) for n, c in zip(noisy, cleans)]))
+        best[sigma] = max(scores, key=lambda k: scores[k])
+    return best
+
+
+def parse_nlm_params(items: list[str], sigmas: list[int]) -> dict[int, tuple[float, float]]:
+    """``["25:12.5:18.75", ...]`` -> ``{25: (12.5, 18.75)}``; every sigma of the run must be given."""
+    params: dict[int, tuple[float, float]] = {}
+    for item in items:
+        sigma, h, hc = item.split(":")
+        params[int(sigma)] = (float(h), float(hc))
+    missing = [s for s in sigmas if s not in params]
+    if missing:
+        raise SystemExit(f"--nlm-params gives no values for sigma {missing}")
+    return params
+
+
+def nlm(params: dict[int, tuple[float, float]]) -> DenoiseFn:
+    """NLM with the tuned parameters of each sigma."""
+
+    def run(noisy: np.ndarray, sigma: int) -> np.ndarray:
+        h, hc = params[sigma]
+        return nlm_once(noisy, h, hc)
+
+    return run
+
+
+def bm3d_method() -> DenoiseFn | None:
+    """BM3D (``bm3d`` package, colour version), or None when it is not installed."""
+    try:
+        import bm3d
+    except ImportError:
+        return None
+
+    def run(noisy: np.ndarray, sigma: int) -> np.ndarray:
+        return metrics.to_uint8(np.asarray(bm3d.bm3d_rgb(noisy, sigma_psd=sigma / 255.0)))
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------- evaluation
+def evaluate(
+    methods: dict[str, tuple[DenoiseFn, int | None]], files: list[Path], sigmas: list[int]
+) -> dict[str, Score]:
+    """Run each method (on its first ``limit`` images, all if None) at each sigma."""
+    scores = {name: Score() for name in methods}
+    for index, path in enumerate(files):
+        clean = common.load_rgb(path)
+        for sigma in sigmas:
+            noisy = add_noise(clean, sigma, sigma * 1000 + index)
+            for name, (fn, limit) in methods.items():
+                if limit is not None and index >= limit:
+                    continue
+                t0 = time.perf_counter()
+                out = fn(noisy, sigma)
+                scores[name].add(sigma, out, clean, time.perf_counter() - t0)
+        print(f"  [{index + 1}/{len(files)}] {path.name}", file=sys.stderr, flush=True)
+    return scores
+
+
+def table(scores: dict[str, Score], sigmas: list[int], subset: int | None, subset_of: list[str]) -> str:
+    """Rows = methods (plus the ``subset_of`` methods again on the first ``subset`` images)."""
+    headers = ["method", "images"] + [f"σ={s} PSNR / SSIM" for s in sigmas] + ["s/MP"]
+    rows = []
+    for name, sc in scores.items():
+        n = len(next(iter(sc.psnr.values()), []))
+        cells = [f"{fmt(p)} / {fmt(s, 4)}" for p, s in (sc.mean(sig) for sig in sigmas)]
+        rows.append([name, str(n), *cells, fmt(sc.seconds / sc.megapixels if sc.megapixels else None)])
+    if subset:
+        for name in subset_of:
+            sc = scores[name]
+            n = min(subset, len(sc.psnr[sigmas[0]]))
+            cells = [f"{fmt(p)} / {fmt(s, 4)}" for p, s in (sc.mean(sig, subset) for sig in sigmas)]
+            rows.append([f"{name} (same images as BM3D)", str(n), *cells, ""])
+    return md_table(headers, rows)
+
+
+# ---------------------------------------------------------------------------------------- main
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=common.DEFAULT_DATA, help="the shared data folder")
+    p.add_argument("--sets", nargs="+", default=["CBSD68", "Kodak24", "McMaster"])
+    p.add_argument("--sigmas", nargs="+", type=int, default=[15, 25, 50])
+    p.add_argument("--limit", type=int, default=None, help="first N images of each set only")
+    p.add_argument("--bm3d-limit", type=int, default=3, help="BM3D on the first K images per set (0: skip BM3D)")
+    p.add_argument("--no-nlm", action="store_true", help="skip OpenCV non-local means")
+    p.add_argument("--nlm-params", nargs="+", default=None, metavar="SIGMA:H:HCOLOR",
+                   help="NLM parameters from an earlier tuning run (skips the tuning), e.g. 25:12.5:18.75")
+    p.add_argument("--write-manifest", action="store_true", help="store our model's numbers in weights/manifest.json")
+    p.add_argument("--tile", default="0", help="our model's tile size in input px (0 = whole image, the default; 'auto')")
+    p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
+    args = p.parse_args(argv)
+    if args.write_manifest and args.limit is not None:
+        p.error("--write-manifest needs the full sets (drop --limit)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rep = common.Report(args.save)
+    rep(f"## Denoising benchmark ({time.strftime('%Y-%m-%d')})")
+    rep()
+    rep(common.machine_line())
+    rep()
+    rep("Protocol: noisy = clean/255 + N(0, 1) * sigma/255 with `np.random.default_rng(sigma*1000 + index)`, "
+        "**not clipped** (standard AWGN protocol; NLM gets the clipped uint8 image since it needs uint8). "
+        "Ours is given the true sigma. Outputs rounded to uint8; RGB PSNR and SSIM (per channel, Gaussian "
+        "sigma 1.5, averaged) against the clean image. s/MP: seconds per megapixel of the method call, CPU, "
+        f"load average {common.load_average()} at start.")
+    rep()
+    methods: dict[str, tuple[DenoiseFn, int | None]] = {"**denoise** (ours, true sigma)": (ours(int(args.tile) if args.tile.isdigit() else args.tile), None)}
+    if not args.no_nlm:
+        t0 = time.perf_counter()
+        tune_files = common.list_images(args.data / "bench" / "denoise" / "CBSD68", 3)
+        if args.nlm_params:
+            params = parse_nlm_params(args.nlm_params, args.sigmas)
+            rep("NLM parameters given (from an earlier tuning run): "
+                + "; ".join(f"sigma {s}: h={h:g}, hColor={hc:g}" for s, (h, hc) in params.items()))
+        else:
+            params = tune_nlm([common.load_rgb(f) for f in tune_files], args.sigmas)
+            rep(f"NLM tuned on {', '.join(f.name for f in tune_files)} (other noise seeds) over h = "
+                f"{list(H_FACTORS)} x sigma, hColor = {list(HCOLOR_RATIOS)} x h in {time.perf_counter() - t0:.0f} s: "
+                + "; ".join(f"sigma {s}: h={h:g}, hColor={hc:g}" for s, (h, hc) in params.items()))
+        rep()
+        methods["OpenCV NLM (tuned h)"] = (nlm(params), None)
+    bm3d_fn = bm3d_method() if args.bm3d_limit > 0 else None
+    if bm3d_fn is not None:
+        methods[f"BM3D (first {args.bm3d_limit} images)"] = (bm3d_fn, args.bm3d_limit)
+    elif args.bm3d_limit > 0:
+        rep("> Note: BM3D skipped (`pip install bm3d`).")
+        rep()
+    manifest: dict[str, float] = {}
+    our_seconds = our_mp = 0.0
+    for set_name in args.sets:
+        t0 = time.perf_counter()
+        files = common.list_images(args.data / "bench" / "denoise" / set_name, args.limit)
+        scores = evaluate(methods, files, args.sigmas)
+        subset_of = [m for m in methods if not m.startswith("BM3D")] if bm3d_fn is not None else []
+        rep(f"### {set_name} ({len(files)} images)")
+        rep()
+        rep(table(scores, args.sigmas, args.bm3d_limit if bm3d_fn is not None else None, subset_of))
+        rep()
+        rep(f"_{set_name}: {time.perf_counter() - t0:.0f} s wall, load average {common.load_average()} at end._")
+        rep()
+        our = scores["**denoise** (ours, true sigma)"]
+        for sigma in args.sigmas:
+            p, s = our.mean(sigma)
+            manifest[f"{set_name} s{sigma} PSNR"] = round(p, 2)
+            manifest[f"{set_name} s{sigma} SSIM"] = round(s, 4)
+        our_seconds, our_mp = our_seconds + our.seconds, our_mp + our.megapixels
+    if our_mp:
+        manifest["CPU s/MP"] = round(our_seconds / our_mp, 2)
+    rep(f"> Reference: {REFERENCE}")
+    if args.write_manifest:
+        common.update_manifest_metrics({"denoise": manifest})
+        rep()
+        rep("_Wrote the denoise model's metrics to weights/manifest.json._")
+    rep.save(args.save)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

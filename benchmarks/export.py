@@ -1,0 +1,208 @@
+"""Benchmark of the export variants: speed, peak memory and quality on CPU.
+
+For each model (default: sr-x4-fidelity and denoise) this builds, in a scratch folder,
+ORT fp32, ORT int8 (static QDQ), a pruned + distilled model (fp32 and int8), then runs every
+variant (PyTorch fp32 too) in its own subprocess, so that peak memory (VmHWM, else ``ru_maxrss``) is per
+variant. Quality: Set5 x4 PSNR-Y (BT.601, shave 4; LR from ``bench/sr/Set5/LR_x4``, HR cropped to
+4x the LR) for SR; CBSD68 sigma 25 RGB PSNR on 5 images (fixed noise seed) for the denoiser (noise clipped to [0, 1]).
+
+    python benchmarks/export.py --data ../shared/data [--threads 2] [--finetune-steps 300]
+
+Prints a markdown table and writes it to ``benchmarks/results/export.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+VARIANTS = ("torch-fp32", "ort-fp32", "ort-int8", "pruned-fp32", "pruned-int8")
+
+
+# ------------------------------------------------------------------ quality
+def _read(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _psnr_y(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
+    try:
+        from enhance.metrics import psnr_y
+    except ImportError:  # pragma: no cover - metrics module not there yet
+        def psnr_y(a: np.ndarray, b: np.ndarray, s: int) -> float:
+            ya = 16 + (65.481 * a[..., 0] + 128.553 * a[..., 1] + 24.966 * a[..., 2]) / 255.0
+            yb = 16 + (65.481 * b[..., 0] + 128.553 * b[..., 1] + 24.966 * b[..., 2]) / 255.0
+            d = (ya - yb)[s:-s, s:-s]
+            return float(10 * np.log10(255.0**2 / np.mean(d**2)))
+    return float(psnr_y(sr, hr, shave))
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
+
+
+def quality(enh, name: str, data: Path) -> tuple[str, float]:  # type: ignore[no-untyped-def]
+    if name.startswith("sr-"):
+        root = data / "bench/sr/Set5"
+        vals = []
+        for lr_path in sorted((root / "LR_x4").glob("*.png")):
+            lr = _read(lr_path)
+            hr = _read(root / "HR" / lr_path.name)[: lr.shape[0] * 4, : lr.shape[1] * 4]
+            sr = _u8(enh.enhance_rgb(lr.astype(np.float32) / 255.0))
+            vals.append(_psnr_y(sr, hr, 4))
+        return "Set5 x4 PSNR-Y", float(np.mean(vals))
+    files = sorted((data / "bench/denoise/CBSD68").glob("*.png"))[:5]
+    vals = []
+    rng = np.random.default_rng(0)
+    for f in files:
+        clean = _read(f).astype(np.float32) / 255.0
+        noisy = (clean + rng.normal(0, 25 / 255.0, clean.shape)).astype(np.float32)
+        # clipped to [0, 1] like a saved image: absolute PSNRs sit a little below benchmarks/denoise.py's
+        # (unclipped AWGN); every variant here sees the same noisy inputs
+        out = _u8(enh.enhance_rgb(np.clip(noisy, 0, 1), sigma=25.0))
+        vals.append(10 * np.log10(255.0**2 / np.mean((out.astype(np.float64) - _u8(clean)) ** 2)))
+    return "CBSD68 s25 PSNR", float(np.mean(vals))
+
+
+# ------------------------------------------------------------------ worker
+def worker(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from enhance.engine import Enhancer
+    from enhance.registry import default_registry
+
+    spec = default_registry().get(args.model)
+    if args.worker == "torch-fp32":
+        enh = Enhancer(spec, device="cpu")
+    else:
+        enh = Enhancer(spec, device="cpu", backend="onnx", onnx_path=args.onnx)
+        enh.runner.session  # noqa: B018 - loaded
+    side = 128 if spec.task == "upscale" else 384
+    img = np.random.default_rng(0).random((side, side, 3), dtype=np.float32)
+    kw = {"sigma": 25.0} if spec.condition == "sigma" else {}
+    enh.enhance_rgb(img, **kw)  # warm up
+    times = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        enh.enhance_rgb(img, **kw)
+        times.append(time.perf_counter() - t)
+    mp = (side * spec.scale) ** 2 / 1e6
+    metric, value = quality(enh, args.model, Path(args.data))
+    # the fastest run: the machine is shared, and other load only ever adds time
+    print(json.dumps({"mp_s": mp / float(np.min(times)), "peak_mb": _peak_mb(), "metric": metric, "value": value}))
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process in MB. ``ru_maxrss`` keeps the parent's peak across
+    fork + exec on Linux, so the per-process high-water mark (VmHWM) is read when available."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _run_variant(args: argparse.Namespace, model: str, variant: str, onnx: Path | None) -> dict:  # type: ignore[type-arg]
+    cmd = [sys.executable, __file__, "--worker", variant, "--model", model, "--data", str(args.data),
+           "--threads", str(args.threads), "--repeats", str(args.repeats)]
+    if onnx is not None:
+        cmd += ["--onnx", str(onnx)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if res.returncode != 0:
+        raise SystemExit(f"{model}/{variant} failed:\n{res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ main
+def build_artifacts(args: argparse.Namespace, model: str, work: Path) -> tuple[dict[str, Path], dict]:  # type: ignore[type-arg]
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from enhance.exporters.onnx_export import compare, export_onnx, input_channels
+    from enhance.exporters.prune import count_macs_params, prune_and_finetune
+    from enhance.exporters.quantize import quantize_int8
+    from enhance.registry import build_model, default_registry
+
+    spec = default_registry().get(model)
+    net = build_model(spec).eval()
+    c = input_channels(spec)
+    paths = {"ort-fp32": work / f"{model}-fp32.onnx", "ort-int8": work / f"{model}-int8.onnx",
+             "pruned-fp32": work / f"{model}-pruned-fp32.onnx", "pruned-int8": work / f"{model}-pruned-int8.onnx"}
+    export_onnx(net, paths["ort-fp32"], channels=c)
+    info = {"fp32_err": compare(net, paths["ort-fp32"])}
+    quantize_int8(paths["ort-fp32"], paths["ort-int8"], spec)
+    t = time.time()
+    pruned, rep = prune_and_finetune(net, spec, args.prune_ratio, args.finetune_steps)
+    info.update(prune=rep.__dict__, finetune_s=time.time() - t)
+    export_onnx(pruned, paths["pruned-fp32"], channels=c)
+    quantize_int8(paths["pruned-fp32"], paths["pruned-int8"], spec)
+    macs, params = count_macs_params(net, spec)
+    info.update(macs=macs, params=params, macs_pruned=rep.macs_after, params_pruned=rep.params_after)
+    return paths, info
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--models", nargs="+", default=["sr-x4-fidelity", "denoise"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--prune-ratio", type=float, default=0.4)
+    ap.add_argument("--finetune-steps", type=int, default=300)
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "export.md")
+    ap.add_argument("--worker", choices=VARIANTS)
+    ap.add_argument("--model")
+    ap.add_argument("--onnx")
+    args = ap.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    lines = [f"# Export variants on CPU ({args.threads} threads)", "",
+             f"Pruning: {args.prune_ratio:.0%} of channels (L1), {args.finetune_steps} distillation steps. "
+             "Speed: fastest of the repeats of the Enhancer on a random 128x128 (SR) / 384x384 (denoise) input, in output MP/s.", "",
+             "| model | variant | MP/s | speed-up | peak RSS (MB) | quality | dB vs PyTorch | MACs (64px tile) | params |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    notes = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in args.models:
+            paths, info = build_artifacts(args, model, Path(tmp))
+            rows = {v: _run_variant(args, model, v, paths.get(v)) for v in VARIANTS}
+            base = rows["torch-fp32"]
+            for v, r in rows.items():
+                pruned = v.startswith("pruned")
+                macs = info["macs_pruned"] if pruned else info["macs"]
+                params = info["params_pruned"] if pruned else info["params"]
+                lines.append(
+                    f"| {model} | {v} | {r['mp_s']:.3f} | {r['mp_s'] / base['mp_s']:.2f}x | {r['peak_mb']:.0f} | "
+                    f"{r['metric']} {r['value']:.2f} | {r['value'] - base['value']:+.2f} | {macs / 1e9:.2f} G | {params:,} |"
+                )
+            p = info["prune"]
+            notes.append(
+                f"- {model}: fp32 ONNX max abs error {info['fp32_err']:.1e}; pruning removed "
+                f"{1 - info['macs_pruned'] / info['macs']:.0%} of MACs; tile PSNR {p['psnr_before']:.2f} -> "
+                f"{p['psnr_pruned']:.2f} (pruned) -> {p['psnr_after']:.2f} dB (fine-tuned, {info['finetune_s']:.0f} s)"
+            )
+            print("\n".join(lines[-len(VARIANTS):]), flush=True)
+    text = "\n".join(lines + [""] + notes) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
