@@ -138,6 +138,7 @@ def test_cli_export_bad_options(tiny_registry: object, tmp_path: Path) -> None:
     out = str(tmp_path / "m.onnx")
     assert CliRunner().invoke(app, ["export", "tiny-denoise", "-o", out, "--int8", "--fp16"]).exit_code == 2
     assert CliRunner().invoke(app, ["export", "tiny-denoise", "-o", out, "--prune", "1.5"]).exit_code == 2
+    assert CliRunner().invoke(app, ["export", "tiny-denoise", "-o", out, "--calib", str(tmp_path)]).exit_code == 2
 
 
 def test_cli_export_unknown_model(tiny_registry: object, tmp_path: Path) -> None:

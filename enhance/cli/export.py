@@ -23,7 +23,10 @@ def export(
     int8: Annotated[bool, typer.Option("--int8", help="Static int8 quantization (QDQ) for the CPU.")] = False,
     calib: Annotated[
         Optional[Path],
-        typer.Option("--calib", exists=True, file_okay=False, help="Folder of calibration images (default: built-in photos)."),
+        typer.Option(
+            "--calib", exists=True, file_okay=False,
+            help="Folder of images for int8 calibration and the pruning fine-tune (default: built-in photos).",
+        ),
     ] = None,
     fp16: Annotated[bool, typer.Option("--fp16", help="float16 weights for GPUs (float32 inputs and outputs).")] = False,
     prune: Annotated[
@@ -36,8 +39,8 @@ def export(
     """Export a model to ONNX, check it against PyTorch and print the error."""
     if int8 and fp16:
         raise typer.BadParameter("choose --int8 (CPU) or --fp16 (GPU), not both", param_hint="'--int8' / '--fp16'")
-    if calib is not None and not int8:
-        raise typer.BadParameter("--calib is only used with --int8", param_hint="'--calib'")
+    if calib is not None and not (int8 or prune is not None):
+        raise typer.BadParameter("--calib is only used with --int8 or --prune", param_hint="'--calib'")
     console = stderr_console()
     try:
         with plugin_warnings(console):
@@ -68,7 +71,7 @@ def _export(
     if prune is not None:
         from enhance.exporters.prune import prune_and_finetune
 
-        net, rep = prune_and_finetune(net, spec, prune, finetune_steps)
+        net, rep = prune_and_finetune(net, spec, prune, finetune_steps, calib_dir=calib)
         say(
             f"pruned {prune:.0%} of channels: params {rep.params_before:,} -> {rep.params_after:,}, "
             f"MACs/64px tile {rep.macs_before / 1e9:.2f} G -> {rep.macs_after / 1e9:.2f} G "
