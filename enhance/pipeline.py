@@ -242,6 +242,16 @@ def read_mask(path: Path) -> np.ndarray:
     return mask
 
 
+def existing_output(item: InputItem, out_path: Path, *, overwrite: bool, skip_existing: bool) -> Result | None:
+    """The result for an output that already exists (skipped, or failed without ``--overwrite``);
+    None when the item should be processed."""
+    if out_path.exists() and not overwrite:
+        if skip_existing:
+            return Result("skipped", item.path, out_path, "output exists")
+        return Result("failed", item.path, out_path, "exists (use --overwrite or --skip-existing)")
+    return None
+
+
 def process_file(
     enhancer: Enhancer | ModelPicker,
     item: InputItem,
@@ -263,10 +273,9 @@ def process_file(
     :func:`run_batch` turns them into failed results. ``provenance`` defaults to the model used.
     """
     start = time.perf_counter()
-    if out_path.exists() and not overwrite:
-        if skip_existing:
-            return Result("skipped", item.path, out_path, "output exists")
-        return Result("failed", item.path, out_path, "exists (use --overwrite or --skip-existing)")
+    existing = existing_output(item, out_path, overwrite=overwrite, skip_existing=skip_existing)
+    if existing is not None:
+        return existing
     image = io.read_image(item.path)
     enh = enhancer if isinstance(enhancer, Enhancer) else enhancer(image)
     mask = read_mask(mask_path) if mask_path is not None else None
@@ -482,6 +491,7 @@ def _run_one(process: FileFn, item: InputItem, out: Path, on_tile: ProgressFn | 
 
 __all__ = [
     "FORMAT_EXTENSIONS",
+    "existing_output",
     "BatchOptions",
     "BatchReport",
     "Callbacks",

@@ -31,6 +31,7 @@ from enhance.pipeline import (
     InputItem,
     ModelPicker,
     Result,
+    existing_output,
     mask_for,
     plan_output,
     read_mask,
@@ -201,10 +202,9 @@ def restore_file(
     replaced or refused; errors propagate (:func:`run_restore_batch` records them).
     """
     start = time.perf_counter()
-    if out_path.exists() and not overwrite:
-        if skip_existing:
-            return Result("skipped", item.path, out_path, "output exists")
-        return Result("failed", item.path, out_path, "exists (use --overwrite or --skip-existing)")
+    existing = existing_output(item, out_path, overwrite=overwrite, skip_existing=skip_existing)
+    if existing is not None:
+        return existing
     image = io.read_image(item.path)
     info = RestoreInfo()
     restored, mask = restore_image(image, options, models, progress=progress, info=info)
