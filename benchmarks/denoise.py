@@ -9,6 +9,7 @@ Protocol: clean image ``x`` (uint8 -> float64 on [0, 1]); noisy = ``x + n * sigm
 image's position in the sorted set), NOT clipped (the standard synthetic-AWGN protocol). Methods:
 
 * ours: ``enhance.load('denoise')`` told the true sigma (``enhance_rgb(noisy, sigma=sigma)``);
+  ``--ensemble 8`` adds a row with the x8 self-ensemble, ``--blind`` one with the estimated sigma;
 * OpenCV ``fastNlMeansDenoisingColored`` on the noisy image clipped and rounded to uint8, with
   ``h`` and ``hColor`` tuned per sigma on 3 CBSD68 images (other noise seeds) over a small grid;
 * BM3D (``bm3d.bm3d_rgb(noisy, sigma_psd=sigma/255)``), slow: first ``--bm3d-limit`` images per set.
@@ -39,6 +40,7 @@ DenoiseFn = Callable[[np.ndarray, int], np.ndarray]  # (noisy float64 (H, W, 3),
 
 REFERENCE = ("Published CBSD68 sigma 25 PSNR: CBM3D 30.71, CDnCNN 31.23, FFDNet 31.21, DRUNet 31.69 "
              "(shared/data/README.md).")
+OURS = "**denoise** (ours, true sigma)"
 H_FACTORS = (0.3, 0.4, 0.5, 0.65, 0.8)  # NLM h = factor * sigma
 HCOLOR_RATIOS = (0.5, 1.0, 1.5)  # NLM hColor = ratio * h
 TUNE_SEED_OFFSET = 500  # tuning noise: seed sigma*1000 + 500 + i, not used by the evaluation
@@ -71,14 +73,15 @@ def add_noise(clean: np.ndarray, sigma: int, seed: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- methods
-def ours(tile: int | str = 0) -> DenoiseFn:
-    """Our ``denoise`` model on the CPU, told the true sigma."""
+def ours(tile: int | str = 0, ensemble: int = 1, blind: bool = False) -> DenoiseFn:
+    """Our ``denoise`` model on the CPU, told the true sigma (or, ``blind``, estimating it)."""
     import enhance
 
-    enh = enhance.load("denoise", device="cpu", tile=tile)
+    enh = enhance.load("denoise", device="cpu", tile=tile, ensemble=ensemble)
 
     def run(noisy: np.ndarray, sigma: int) -> np.ndarray:
-        return metrics.to_uint8(enh.enhance_rgb(noisy.astype(np.float32), sigma=float(sigma)))
+        level = None if blind else float(sigma)
+        return metrics.to_uint8(enh.enhance_rgb(noisy.astype(np.float32), sigma=level))
 
     return run
 
@@ -191,6 +194,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="NLM parameters from an earlier tuning run (skips the tuning), e.g. 25:12.5:18.75")
     p.add_argument("--write-manifest", action="store_true", help="store our model's numbers in weights/manifest.json")
     p.add_argument("--tile", default="0", help="our model's tile size in input px (0 = whole image, the default; 'auto')")
+    p.add_argument("--ensemble", type=int, default=0, choices=(0, 2, 4, 8),
+                   help="also run ours with this self-ensemble (flips/rotations averaged)")
+    p.add_argument("--blind", action="store_true", help="also run ours with the estimated noise level")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
     args = p.parse_args(argv)
     if args.write_manifest and args.limit is not None:
@@ -211,7 +217,12 @@ def main(argv: list[str] | None = None) -> int:
         "sigma 1.5, averaged) against the clean image. s/MP: seconds per megapixel of the method call, CPU, "
         f"load average {common.load_average()} at start.")
     rep()
-    methods: dict[str, tuple[DenoiseFn, int | None]] = {"**denoise** (ours, true sigma)": (ours(int(args.tile) if args.tile.isdigit() else args.tile), None)}
+    tile = int(args.tile) if args.tile.isdigit() else args.tile
+    methods: dict[str, tuple[DenoiseFn, int | None]] = {OURS: (ours(tile), None)}
+    if args.ensemble:
+        methods[f"**denoise** x{args.ensemble} ensemble (`--ensemble {args.ensemble}`)"] = (ours(tile, args.ensemble), None)
+    if args.blind:
+        methods["**denoise** (ours, sigma estimated)"] = (ours(tile, blind=True), None)
     if not args.no_nlm:
         t0 = time.perf_counter()
         tune_files = common.list_images(args.data / "bench" / "denoise" / "CBSD68", 3)
@@ -245,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         rep()
         rep(f"_{set_name}: {time.perf_counter() - t0:.0f} s wall, load average {common.load_average()} at end._")
         rep()
-        our = scores["**denoise** (ours, true sigma)"]
+        our = scores[OURS]
         for sigma in args.sigmas:
             p, s = our.mean(sigma)
             manifest[f"{set_name} s{sigma} PSNR"] = round(p, 2)

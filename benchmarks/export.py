@@ -130,9 +130,17 @@ def _run_variant(args: argparse.Namespace, model: str, variant: str, onnx: Path 
 
 # ------------------------------------------------------------------ main
 def build_artifacts(args: argparse.Namespace, model: str, work: Path) -> tuple[dict[str, Path], dict]:  # type: ignore[type-arg]
+    """The ONNX variants of ``model`` in ``work``; reused when ``work`` already holds them for the
+    same pruning settings (so a long fine-tune can be built once, then timed on an idle machine)."""
     import torch
 
-    torch.set_num_threads(args.threads)
+    tag = f"{model}-p{args.prune_ratio:g}-s{args.finetune_steps}"
+    saved = work / f"{tag}.json"
+    if saved.is_file():
+        data = json.loads(saved.read_text())
+        print(f"reusing {saved}", flush=True)
+        return {k: Path(v) for k, v in data["paths"].items()}, data["info"]
+    torch.set_num_threads(args.build_threads or args.threads)
     from enhance.exporters.onnx_export import compare, export_onnx, input_channels
     from enhance.exporters.prune import count_macs_params, prune_and_finetune
     from enhance.exporters.quantize import quantize_int8
@@ -141,18 +149,24 @@ def build_artifacts(args: argparse.Namespace, model: str, work: Path) -> tuple[d
     spec = default_registry().get(model)
     net = build_model(spec).eval()
     c = input_channels(spec)
-    paths = {"ort-fp32": work / f"{model}-fp32.onnx", "ort-int8": work / f"{model}-int8.onnx",
-             "pruned-fp32": work / f"{model}-pruned-fp32.onnx", "pruned-int8": work / f"{model}-pruned-int8.onnx"}
+    paths = {"ort-fp32": work / f"{tag}-fp32.onnx", "ort-int8": work / f"{tag}-int8.onnx",
+             "pruned-fp32": work / f"{tag}-pruned-fp32.onnx", "pruned-int8": work / f"{tag}-pruned-int8.onnx"}
     export_onnx(net, paths["ort-fp32"], channels=c)
     info = {"fp32_err": compare(net, paths["ort-fp32"])}
     quantize_int8(paths["ort-fp32"], paths["ort-int8"], spec, calib_dir=args.calib)
     t = time.time()
-    pruned, rep = prune_and_finetune(net, spec, args.prune_ratio, args.finetune_steps, calib_dir=args.calib)
+    def progress(step: int, total: int, loss: float) -> None:
+        if step % 500 == 0 or step == total:
+            print(f"{model}: fine-tune step {step}/{total}, L1 {loss:.5f}, {time.time() - t:.0f} s", flush=True)
+
+    pruned, rep = prune_and_finetune(net, spec, args.prune_ratio, args.finetune_steps, calib_dir=args.calib,
+                                     progress=progress)
     info.update(prune=rep.__dict__, finetune_s=time.time() - t)
     export_onnx(pruned, paths["pruned-fp32"], channels=c)
     quantize_int8(paths["pruned-fp32"], paths["pruned-int8"], spec, calib_dir=args.calib)
     macs, params = count_macs_params(net, spec)
     info.update(macs=macs, params=params, macs_pruned=rep.macs_after, params_pruned=rep.params_after)
+    saved.write_text(json.dumps({"paths": {k: str(v) for k, v in paths.items()}, "info": info}, indent=1))
     return paths, info
 
 
@@ -166,6 +180,9 @@ def main() -> None:
     ap.add_argument("--finetune-steps", type=int, default=300)
     ap.add_argument("--calib", type=Path, help="images for int8 calibration and the pruning fine-tune (default: built-in)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "export.md")
+    ap.add_argument("--work", type=Path, help="keep the built models here and reuse them on the next run")
+    ap.add_argument("--build-only", action="store_true", help="build (and keep, with --work) the models, time nothing")
+    ap.add_argument("--build-threads", type=int, help="threads for building/fine-tuning (default: --threads)")
     ap.add_argument("--worker", choices=VARIANTS)
     ap.add_argument("--model")
     ap.add_argument("--onnx")
@@ -181,8 +198,12 @@ def main() -> None:
              "|---|---|---|---|---|---|---|---|---|"]
     notes = []
     with tempfile.TemporaryDirectory() as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for model in args.models:
-            paths, info = build_artifacts(args, model, Path(tmp))
+            paths, info = build_artifacts(args, model, work)
+            if args.build_only:
+                continue
             rows = {v: _run_variant(args, model, v, paths.get(v)) for v in VARIANTS}
             base = rows["torch-fp32"]
             for v, r in rows.items():
@@ -200,6 +221,8 @@ def main() -> None:
                 f"{p['psnr_pruned']:.2f} (pruned) -> {p['psnr_after']:.2f} dB (fine-tuned, {info['finetune_s']:.0f} s)"
             )
             print("\n".join(lines[-len(VARIANTS):]), flush=True)
+    if args.build_only:
+        return
     text = "\n".join(lines + [""] + notes) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

@@ -43,19 +43,28 @@ def load(
     variant: str | None = None,
     backend: str = "torch",
     onnx_path: str | Path | None = None,
+    ensemble: int = 1,
 ) -> Enhancer:
     """An :class:`Enhancer` for a model name or a task ('upscale', 'denoise', 'inpaint').
 
     ``backend="onnx"`` runs the network with ONNX Runtime (``onnx_path``, or exported and cached on first use).
+    ``ensemble`` (2, 4 or 8) averages the model over flipped and rotated copies: slower, slightly better.
     """
     spec = get_spec(name_or_task, scale, variant)
-    return Enhancer(spec, device=device, tile=tile, backend=backend, onnx_path=onnx_path)
+    return Enhancer(spec, device=device, tile=tile, backend=backend, onnx_path=onnx_path, ensemble=ensemble)
 
 
 def _run(
-    task: Task, image: Any, scale: int | None, model: str | None, device: str, backend: str = "torch", **kw: Any
+    task: Task,
+    image: Any,
+    scale: int | None,
+    model: str | None,
+    device: str,
+    backend: str = "torch",
+    ensemble: int = 1,
+    **kw: Any,
 ) -> Any:
-    enh = load(model or task, scale, device=device, backend=backend)
+    enh = load(model or task, scale, device=device, backend=backend, ensemble=ensemble)
     if enh.spec.task != task:
         raise InvalidInputError(f"model {enh.spec.name!r} is a {enh.spec.task} model, not {task}")
     if isinstance(image, (str, Path)):
@@ -74,10 +83,18 @@ def _run(
 
 
 def upscale(
-    image: Any, scale: int = 4, *, model: str | None = None, device: str = "auto", backend: str = "torch"
+    image: Any,
+    scale: int = 4,
+    *,
+    model: str | None = None,
+    device: str = "auto",
+    backend: str = "torch",
+    ensemble: int = 1,
 ) -> Any:
-    """Upscale a numpy array or PIL image (same type back) or a path (an ``enhance.io.ImageData`` back)."""
-    return _run("upscale", image, scale, model, device, backend)
+    """Upscale a numpy array or PIL image (same type back) or a path (an ``enhance.io.ImageData`` back).
+
+    ``ensemble`` (1, 2, 4, 8): average over that many flipped/rotated runs (see :func:`load`)."""
+    return _run("upscale", image, scale, model, device, backend, ensemble)
 
 
 def denoise(
@@ -88,16 +105,23 @@ def denoise(
     model: str | None = None,
     device: str = "auto",
     backend: str = "torch",
+    ensemble: int = 1,
 ) -> Any:
     """Denoise. ``sigma`` (0-255 scale) sets the noise level; else it is estimated and multiplied by ``strength``."""
-    return _run("denoise", image, None, model, device, backend, strength=strength, sigma=sigma)
+    return _run("denoise", image, None, model, device, backend, ensemble, strength=strength, sigma=sigma)
 
 
 def inpaint(
-    image: Any, mask: Any, *, model: str | None = None, device: str = "auto", backend: str = "torch"
+    image: Any,
+    mask: Any,
+    *,
+    model: str | None = None,
+    device: str = "auto",
+    backend: str = "torch",
+    ensemble: int = 1,
 ) -> Any:
     """Fill the white (nonzero) area of ``mask`` in ``image``."""
-    return _run("inpaint", image, None, model, device, backend, mask=mask)
+    return _run("inpaint", image, None, model, device, backend, ensemble, mask=mask)
 
 
 def restore(

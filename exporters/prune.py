@@ -131,7 +131,7 @@ def distill(
         opt.step()
         sched.step()
         if progress:
-            progress(step + 1, steps, float(loss))
+            progress(step + 1, steps, float(loss.detach()))
     return student.eval()
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import enhance
@@ -124,3 +125,45 @@ def test_large_image_small_tile() -> None:
     img = smooth_rgb(300, 260, seed=2)
     out = enh(img, sigma=20)
     assert out.shape == img.shape and out.dtype == np.uint8
+
+
+def test_views_invert() -> None:
+    from enhance.engine import _view
+
+    x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
+    seen = set()
+    for k in range(8):
+        v = _view(x, k)
+        seen.add(tuple(v[0, 0].flatten().tolist()))
+        assert torch.equal(_view(v, k, inverse=True), x)
+    assert len(seen) == 8  # eight different views
+
+
+def test_ensemble_averages_the_views(tiny_registry) -> None:  # type: ignore[no-untyped-def]
+    """The ensemble equals averaging the model's outputs on flipped/rotated copies by hand."""
+    spec = tiny_registry.get("tiny-sr-x2-gan")
+    img = np.random.default_rng(4).random((23, 17, 3)).astype(np.float32)
+    plain = Enhancer(spec, device="cpu", tile=0)
+    views = [
+        img, img[:, ::-1], img[::-1], img[::-1, ::-1],
+        img.transpose(1, 0, 2), img.transpose(1, 0, 2)[:, ::-1],
+        img.transpose(1, 0, 2)[::-1], img.transpose(1, 0, 2)[::-1, ::-1],
+    ]
+    back = [
+        lambda y: y, lambda y: y[:, ::-1], lambda y: y[::-1], lambda y: y[::-1, ::-1],
+        lambda y: y.transpose(1, 0, 2), lambda y: y[:, ::-1].transpose(1, 0, 2),
+        lambda y: y[::-1].transpose(1, 0, 2), lambda y: y[::-1, ::-1].transpose(1, 0, 2),
+    ]
+    outs = [b(plain.enhance_rgb(np.ascontiguousarray(v))) for v, b in zip(views, back)]
+    for n in (2, 4, 8):
+        ticks: list[tuple[int, int]] = []
+        got = Enhancer(spec, device="cpu", tile=0, ensemble=n).enhance_rgb(img, progress=lambda d, t: ticks.append((d, t)))
+        assert got.shape == (46, 34, 3)
+        np.testing.assert_allclose(got, np.mean(outs[:n], axis=0), atol=1e-5)
+        assert ticks[-1] == (n, n)
+    assert np.abs(outs[0] - np.mean(outs, axis=0)).max() > 1e-3  # the views really differ
+
+
+def test_ensemble_rejects_other_sizes(tiny_registry) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInputError, match="ensemble must be one of 1, 2, 4, 8"):
+        Enhancer(tiny_registry.get("tiny-sr-x2-gan"), device="cpu", ensemble=3)

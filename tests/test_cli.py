@@ -240,6 +240,18 @@ def test_tile_and_device_options(write_png, tmp_path: Path) -> None:
     assert size(tmp_path / "big_x2.png") == (140, 160)
 
 
+def test_ensemble_option(write_png, tmp_path: Path) -> None:
+    src = write_png("e.png", smooth_rgb(20, 18))
+    assert run("denoise", src, "--sigma", "20", "--suffix", "_one")[0] == 0
+    code, out = run("denoise", src, "--sigma", "20", "--ensemble", "8", "--suffix", "_ens")
+    assert code == 0, out
+    one = np.asarray(Image.open(tmp_path / "e_one.png"))
+    ens = np.asarray(Image.open(tmp_path / "e_ens.png"))
+    assert ens.shape == one.shape and not np.array_equal(ens, one)
+    code, out = run("upscale", src, "--ensemble", "3")
+    assert code == 2 and "must be one of 1, 2, 4, 8" in out
+
+
 def test_models_lists_fixture_models() -> None:
     code, out = run("models")
     assert code == 0, out

@@ -147,10 +147,28 @@ def test_config_rejects_unknown_keys_and_bad_types(tmp_path: Path) -> None:
         from_dict(SRConfig, {"arch": "transformer"})
     with pytest.raises(ConfigError, match="unknown key"):
         from_dict(SRConfig, {"data": {"folders": []}})
+    with pytest.raises(ConfigError, match="expected 3 values, got 2"):
+        from_dict(Pix2PixConfig, {"mask_weights": [1, 2]})
+    assert from_dict(Pix2PixConfig, {"mask_weights": [0, 1, 2]}).mask_weights == (0.0, 1.0, 2.0)
     toml = tmp_path / "c.toml"
     toml.write_text('scale = 2\nlr_g = 1\n[gan_loss]\nperceptual = 0.5\n[data]\ntrain_dirs = ["x"]\n')
     cfg = load_config(SRConfig, toml)
     assert cfg.scale == 2 and cfg.lr_g == 1.0 and cfg.gan_loss.perceptual == 0.5 and cfg.data.train_dirs == ("x",)
+
+
+def test_mask_weights_pick_the_kinds() -> None:
+    from enhance.training.masks import mask_bank
+
+    import cv2
+
+    kernel = np.ones((9, 9), np.uint8)  # boxes (>= 12 px here) survive this erosion; thin scratches do not
+    boxes = mask_bank(6, 128, 0, (0.0, 1.0, 0.0))
+    assert all(cv2.erode(m, kernel).any() for m in boxes)
+    scratches = mask_bank(6, 128, 0, (0.0, 0.0, 1.0))
+    assert not any(cv2.erode(m, kernel).any() for m in scratches)
+    assert np.array_equal(mask_bank(4, 32, 7), mask_bank(4, 32, 7))  # seeded
+    with pytest.raises(ValueError, match="mask weights"):
+        mask_bank(1, 32, 0, (0.0, 0.0, 0.0))
 
 
 def test_shipped_configs_parse() -> None:

@@ -96,6 +96,7 @@ class Pix2PixConfig(TrainConfig):
     adversarial: Literal["vanilla", "ragan", "wgan"] = "wgan"
     betas_d: tuple[float, float] = (0.0, 0.9)  # WGAN-GP paper
     max_sigma: float = 55.0
+    mask_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # inpaint: strokes, boxes, scratches
     gan_loss: LossWeights = LossWeights(pixel=1.0, ssim=0.2, perceptual=0.1, adversarial=0.002)
 
 
@@ -112,8 +113,11 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         args = typing.get_args(tp)
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list")
-        inner = args[0]
-        return tuple(_convert(inner, v, where) for v in value)
+        if Ellipsis in args:
+            return tuple(_convert(args[0], v, where) for v in value)
+        if len(value) != len(args):
+            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return tuple(_convert(a, v, where) for a, v in zip(args, value))
     if origin is Literal:
         if value not in typing.get_args(tp):
             raise ConfigError(f"{where}: {value!r} is not one of {typing.get_args(tp)}")

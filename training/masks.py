@@ -68,17 +68,32 @@ def scratches(rng: np.random.Generator, h: int, w: int, max_lines: int = 6) -> n
 GENERATORS = {"strokes": strokes, "boxes": boxes, "scratches": scratches}
 
 
-def random_mask(rng: np.random.Generator, h: int, w: int, kind: MaskKind | None = None) -> np.ndarray:
-    """A ``(h, w)`` uint8 mask of one kind (random kind if None; strokes and scratches may combine)."""
+KINDS: tuple[MaskKind, ...] = ("strokes", "boxes", "scratches")
+
+
+def random_mask(
+    rng: np.random.Generator,
+    h: int,
+    w: int,
+    kind: MaskKind | None = None,
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> np.ndarray:
+    """A ``(h, w)`` uint8 mask of one kind (if None, drawn with ``weights`` for strokes, boxes, scratches)."""
     if kind is None:
-        kind = ("strokes", "boxes", "scratches")[int(rng.integers(0, 3))]  # type: ignore[assignment]
+        p = np.asarray(weights, np.float64)
+        if p.shape != (3,) or (p < 0).any() or p.sum() <= 0:
+            raise ValueError(f"mask weights must be 3 non-negative numbers, not all 0; got {weights}")
+        if np.all(p == p[0]):  # the uniform draw the shipped weights were trained with
+            kind = KINDS[int(rng.integers(0, 3))]
+        else:
+            kind = KINDS[int(rng.choice(3, p=p / p.sum()))]
     m = GENERATORS[kind](rng, h, w)
     if m.sum() == 0:
         m[h // 2, w // 2] = 1
     return m
 
 
-def mask_bank(n: int, size: int, seed: int) -> np.ndarray:
-    """``(n, size, size)`` uint8 random masks (1 = hole)."""
+def mask_bank(n: int, size: int, seed: int, weights: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """``(n, size, size)`` uint8 random masks (1 = hole), kinds drawn with ``weights``."""
     rng = np.random.default_rng(seed)
-    return np.stack([random_mask(rng, size, size) for _ in range(n)])
+    return np.stack([random_mask(rng, size, size, weights=weights) for _ in range(n)])

@@ -36,7 +36,7 @@ class Pix2PixTrainer(GANTrainer):
                              Path(cfg.data.manifest) if cfg.data.manifest else None)
         self.train_bank = ImageBank(train, self.device, cfg.data.gray)
         if cfg.task == "inpaint":
-            self.masks = torch.from_numpy(mask_bank(4000, cfg.patch, cfg.seed)).to(self.device)
+            self.masks = torch.from_numpy(mask_bank(4000, cfg.patch, cfg.seed, cfg.mask_weights)).to(self.device)
         val_bank = ImageBank(val[: cfg.data.val_images], self.device, cfg.data.gray)
         vsize = min(256, min(min(im.shape[1:]) for im in val_bank.images)) // 2**cfg.levels * 2**cfg.levels
         target = val_bank.center_crops(vsize)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from enhance.cli.report import BatchDisplay, error, plugin_warnings, print_summary, stderr_console
-from enhance.engine import MIN_TILE, Enhancer, resolve_device
+from enhance.engine import ENSEMBLE_SIZES, MIN_TILE, Enhancer, resolve_device
 from enhance.errors import EnhanceError
 from enhance.pipeline import BatchOptions, ModelPicker, collect_inputs, default_suffix, run_batch
 from enhance.spec import Task
@@ -48,6 +48,12 @@ def _check_tile(value: Optional[int]) -> Optional[int]:
     return value
 
 
+def _check_ensemble(value: int) -> int:
+    if value not in ENSEMBLE_SIZES:
+        raise typer.BadParameter(f"must be one of {', '.join(map(str, ENSEMBLE_SIZES))}")
+    return value
+
+
 def _check_scale(value: int) -> int:
     if value not in (2, 4):
         raise typer.BadParameter("must be 2 or 4")
@@ -82,6 +88,14 @@ Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Include subf
 SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Leave existing outputs alone (resume a batch).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (never inputs).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")]
+EnsembleOpt = Annotated[
+    int,
+    typer.Option(
+        "--ensemble", callback=_check_ensemble,
+        help="Self-ensemble: also run 1, 3 or 7 flipped/rotated copies and average (2, 4 or 8 times slower; "
+        "about +0.1 dB when denoising).",
+    ),
+]
 BackendOpt = Annotated[
     Backend, typer.Option("--backend", case_sensitive=False, help="Run the network with PyTorch or ONNX Runtime.")
 ]
@@ -102,6 +116,7 @@ class Common:
     overwrite: bool
     quiet: bool
     backend: Backend = Backend.torch
+    ensemble: int = 1
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Common:
@@ -129,10 +144,10 @@ def _run_task(
         raise typer.BadParameter("use either --overwrite or --skip-existing, not both", param_hint="'--overwrite' / '--skip-existing'")
     console = stderr_console()
     tile: int | str = "auto" if opts.tile is None else opts.tile
-    device, backend = opts.device.value, opts.backend.value
+    device, backend, ensemble = opts.device.value, opts.backend.value, opts.ensemble
     picker = ModelPicker(
         task, scale=scale, model=opts.model, device=device, tile=tile,
-        build=None if backend == "torch" else (lambda spec: Enhancer(spec, device=device, tile=tile, backend=backend)),
+        build=lambda spec: Enhancer(spec, device=device, tile=tile, backend=backend, ensemble=ensemble),
     )
     with plugin_warnings(console):
         try:
@@ -175,6 +190,7 @@ def upscale(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
     backend: BackendOpt = Backend.torch,
+    ensemble: EnsembleOpt = 1,
 ) -> None:
     """Upscale images x2 or x4 (faithful 'fidelity' model for DICOM and 16-bit inputs, 'gan' otherwise)."""
     _run_task("upscale", inputs, Common.of(locals()), scale=scale)
@@ -204,6 +220,7 @@ def denoise(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
     backend: BackendOpt = Backend.torch,
+    ensemble: EnsembleOpt = 1,
 ) -> None:
     """Remove noise (Gaussian, sensor, JPEG, grain)."""
     _run_task("denoise", inputs, Common.of(locals()), strength=strength, sigma=sigma)
@@ -229,6 +246,7 @@ def inpaint(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
     backend: BackendOpt = Backend.torch,
+    ensemble: EnsembleOpt = 1,
 ) -> None:
     """Fill the masked areas of images (scratches, strokes, boxes)."""
     _run_task("inpaint", inputs, Common.of(locals()), mask=mask)
