@@ -167,3 +167,16 @@ def test_ensemble_averages_the_views(tiny_registry) -> None:  # type: ignore[no-
 def test_ensemble_rejects_other_sizes(tiny_registry) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInputError, match="ensemble must be one of 1, 2, 4, 8"):
         Enhancer(tiny_registry.get("tiny-sr-x2-gan"), device="cpu", ensemble=3)
+
+
+@pytest.mark.parametrize("grey_noise", [False, True])
+def test_noise_estimate_is_per_channel_sigma(grey_noise: bool) -> None:
+    from enhance.engine import estimate_noise_sigma
+
+    clean = smooth_rgb(200, 160, seed=5).astype(np.float32) / 255.0
+    rng = np.random.default_rng(0)
+    shape = clean.shape[:2] + ((1,) if grey_noise else (3,))
+    for sigma in (10.0, 30.0):
+        noisy = clean + rng.standard_normal(shape).astype(np.float32) * sigma / 255.0
+        assert estimate_noise_sigma(noisy) == pytest.approx(sigma, rel=0.1)
+    assert estimate_noise_sigma(clean) == pytest.approx(4.0, rel=0.15)  # smooth_rgb adds noise of sigma 4
