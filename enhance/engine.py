@@ -108,6 +108,7 @@ class Enhancer:
         if ensemble not in ENSEMBLE_SIZES:
             raise InvalidInputError(f"ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {ensemble}")
         self.ensemble = ensemble
+        self._fp32_state: dict[str, torch.Tensor] | None = None
         self.device = resolve_device(device)
         if backend not in ("torch", "onnx"):
             raise InvalidInputError(f"backend must be 'torch' or 'onnx', got {backend!r}")
@@ -120,6 +121,7 @@ class Enhancer:
             if half:
                 raise InvalidInputError("half applies to the torch backend; export an fp16 ONNX file instead")
             self.half = False
+            self._auto_half = False
             self.runner = OrtRunner(spec, onnx_path, self.device)
         else:
             if net is None:
@@ -127,15 +129,21 @@ class Enhancer:
 
                 net = build_model(spec)
             self.half = (self.device.type == "cuda" and spec.fp16) if half is None else bool(half)
+            self._auto_half = half is None
             if self.half and self.device.type != "cuda":
                 raise InvalidInputError("fp16 inference is only supported on CUDA")
             self.net = net.eval().to(self.device)
             if self.device.type == "cpu":  # oneDNN convolutions are faster in NHWC on the CPU (measured)
                 self.net = self.net.to(memory_format=torch.channels_last)
             if self.half:
+                if self._auto_half:  # kept to run >8-bit images in float32 (see enhance_image)
+                    self._fp32_state = {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
                 self.net = self.net.half()
             for p in self.net.parameters():
                 p.requires_grad_(False)
+        #: float32 copy for >8-bit images when fp16 was chosen automatically, built on first use
+        self._fp32_net: nn.Module | None = None
+        self._use_fp32 = False
         if isinstance(tile, str) and tile != "auto":
             raise InvalidInputError(f"tile must be 'auto', a number of pixels or 0, got {tile!r}")
         if isinstance(tile, int) and 0 < tile < MIN_TILE:
@@ -166,7 +174,8 @@ class Enhancer:
         m = self.spec.size_multiple
         _, _, h, w = x.shape
         ph, pw = (-h) % m, (-w) % m
-        x = x.to(self.device, torch.float16 if self.half else torch.float32)
+        half = self.half and not self._use_fp32
+        x = x.to(self.device, torch.float16 if half else torch.float32)
         if ph or pw:
             mode = "reflect" if (ph < h and pw < w) else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
@@ -175,7 +184,7 @@ class Enhancer:
         else:
             if self.device.type == "cpu":
                 x = x.contiguous(memory_format=torch.channels_last)
-            y = self.net(x)
+            y = (self._fp32_net if self._use_fp32 and self._fp32_net is not None else self.net)(x)
         s = self.spec.scale
         return y[:, :, : h * s, : w * s].float().clamp_(0, 1)
 
@@ -282,7 +291,19 @@ class Enhancer:
         """Enhance an :class:`enhance.io.ImageData`; metadata is carried, alpha is kept."""
         import dataclasses
 
-        pixels = self.enhance_rgb(image.pixels, mask=mask, sigma=sigma, strength=strength, progress=progress)
+        # fp16 keeps about 11 bits: a 12/16-bit image (medical, raw scans) runs in float32 unless half was asked for
+        precise = image.bit_depth > 8 and self.half and self._auto_half and self._fp32_state is not None
+        if precise and self._fp32_net is None:
+            import copy
+
+            net = copy.deepcopy(self.net).float()
+            net.load_state_dict(self._fp32_state)  # the original weights, not the fp16-rounded ones
+            self._fp32_net = net
+        self._use_fp32 = precise
+        try:
+            pixels = self.enhance_rgb(image.pixels, mask=mask, sigma=sigma, strength=strength, progress=progress)
+        finally:
+            self._use_fp32 = False
         alpha = None if image.alpha is None else self.upscale_alpha(image.alpha)
         return dataclasses.replace(image, pixels=pixels, alpha=alpha)
 

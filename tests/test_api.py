@@ -180,3 +180,26 @@ def test_noise_estimate_is_per_channel_sigma(grey_noise: bool) -> None:
         noisy = clean + rng.standard_normal(shape).astype(np.float32) * sigma / 255.0
         assert estimate_noise_sigma(noisy) == pytest.approx(sigma, rel=0.1)
     assert estimate_noise_sigma(clean) == pytest.approx(4.0, rel=0.15)  # smooth_rgb adds noise of sigma 4
+
+
+def test_high_bit_depth_images_skip_automatic_fp16(tiny_registry) -> None:  # type: ignore[no-untyped-def]
+    """With fp16 chosen automatically (CUDA), 12/16-bit images still run in float32. Simulated on the
+    CPU by putting the Enhancer in the state it has on a GPU."""
+    import dataclasses
+
+    from enhance.io import ImageData
+
+    spec = tiny_registry.get("tiny-sr-x2-fidelity")
+    ref = Enhancer(spec, device="cpu", tile=0)
+    enh = Enhancer(spec, device="cpu", tile=0)
+    enh._fp32_state = {k: v.clone() for k, v in enh.net.state_dict().items()}  # as the constructor does
+    enh.net = enh.net.half()
+    enh.half = True
+    enh._auto_half = True  # as if half=None had picked fp16 on CUDA
+    px = np.random.default_rng(3).random((12, 10, 3)).astype(np.float32)
+    img16 = ImageData(pixels=px, alpha=None, bit_depth=16, format="png")
+    out16 = enh.enhance_image(img16).pixels
+    assert np.array_equal(out16, ref.enhance_image(img16).pixels)  # float32, bit for bit
+    out8 = enh.enhance_image(dataclasses.replace(img16, bit_depth=8)).pixels
+    assert not np.array_equal(out8, out16) and np.abs(out8 - out16).max() < 0.02  # fp16 for 8-bit
+    assert next(enh.net.parameters()).dtype == torch.float16  # the fp16 model is left as it was
