@@ -59,11 +59,19 @@ def mask_for(index: int, kind: str, h: int, w: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- methods
-def ours(tile: int | str = 0) -> InpaintFn:
-    """Our ``inpaint`` model on the CPU (it keeps the known pixels itself)."""
+def ours(tile: int | str = 0, weights: Path | None = None) -> InpaintFn:
+    """Our ``inpaint`` model on the CPU (it keeps the known pixels itself); ``weights``: a candidate
+    weight file (e.g. a training checkpoint) instead of the shipped one."""
+    import dataclasses
+
     import enhance
+    from enhance.engine import Enhancer
+    from enhance.weightstore import sha256_file
 
     enh = enhance.load("inpaint", device="cpu", tile=tile)
+    if weights is not None:
+        spec = dataclasses.replace(enh.spec, weights=weights, sha256=sha256_file(weights))
+        enh = Enhancer(spec, device="cpu", tile=tile)
 
     def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return metrics.to_uint8(enh.enhance_rgb(common.to_float(img), mask=mask.astype(np.float32)))
@@ -161,10 +169,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--html-count", type=int, default=2, help="images per set on the HTML page")
     p.add_argument("--write-manifest", action="store_true", help="store our model's numbers in weights/manifest.json")
     p.add_argument("--tile", default="0", help="our model's tile size in input px (0 = whole image, the default; 'auto')")
+    p.add_argument("--weights", type=Path, default=None,
+                   help="evaluate this weight file (e.g. runs/x/best_pretrain.safetensors) instead of the shipped one")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
     args = p.parse_args(argv)
     if args.write_manifest and args.limit is not None:
         p.error("--write-manifest needs the full sets (drop --limit)")
+    if args.write_manifest and args.weights is not None:
+        p.error("--write-manifest is for the shipped weights (drop --weights)")
     return args
 
 
@@ -181,8 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         "mean |out - clean| (0-255) over hole pixels and channels; hole PSNR over the same samples. "
         f"Load average {common.load_average()} at start.")
     rep()
+    if args.weights is not None:
+        rep(f"Ours: candidate weights `{args.weights}`, not the shipped model.")
+        rep()
     methods: dict[str, InpaintFn] = {
-        OURS: ours(int(args.tile) if args.tile.isdigit() else args.tile),
+        OURS: ours(int(args.tile) if args.tile.isdigit() else args.tile, args.weights),
         "OpenCV Telea (r=5)": opencv("INPAINT_TELEA"),
         "OpenCV Navier-Stokes (r=5)": opencv("INPAINT_NS"),
     }
