@@ -113,3 +113,18 @@ def test_functions_equal_modules(img: torch.Tensor) -> None:
     a = L.GradientPenalty(10.0)(critic, img, other, gen=g1)
     b = 10.0 * L.gradient_penalty(critic, img, other, gen=g2)
     assert torch.allclose(a, b)
+
+
+def test_weighted_charbonnier_is_the_mean_over_the_weighted_pixels() -> None:
+    from enhance.training.losses import charbonnier_loss
+
+    gen = torch.Generator().manual_seed(0)
+    pred, target = torch.rand(2, 3, 8, 8, generator=gen), torch.rand(2, 3, 8, 8, generator=gen)
+    hole = torch.zeros(2, 1, 8, 8)
+    hole[0, :, 2:4, 2:6] = 1
+    hole[1, :, 5, :] = 1
+    err = torch.sqrt((pred - target).square() + 1e-6)
+    expected = torch.stack([err[i][:, hole[i, 0] > 0].mean() for i in range(2)]).mean()  # per-sample hole means
+    area = hole.sum(dim=(1, 2, 3), keepdim=True)
+    assert torch.allclose(charbonnier_loss(pred, target, weight=hole / area), expected, atol=1e-6)
+    assert torch.allclose(charbonnier_loss(pred, target, weight=torch.ones(1)), charbonnier_loss(pred, target))

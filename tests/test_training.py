@@ -88,8 +88,14 @@ def test_pix2pix_wgan_gp_denoise_and_inpaint(image_dir: Path, tmp_path: Path) ->
             out_dir=str(out), task=task, base=8, levels=2, critic_base=8, batch=2, patch=32, pretrain_steps=6,
             gan_steps=4, n_critic=2, log_every=2, val_every=5, sample_every=5, ckpt_every=5, vgg_weights=str(vgg),
             data=DataConfig(train_dirs=(str(image_dir),), blur_threshold=0.0, val_images=2), device="cpu",
+            hole_loss=task == "inpaint", mask_weights=(1.0, 1.0, 2.0),
         )
-        result = Pix2PixTrainer(cfg).fit()
+        trainer = Pix2PixTrainer(cfg)
+        if task == "inpaint":  # the pixel loss weighs each sample's hole, normalised to its area
+            batch = trainer.make_batch("pretrain")
+            w, hole = batch["pixel_weight"], batch["input"][:, 3:4]
+            assert torch.allclose(w.sum(dim=(1, 2, 3)), torch.ones(2)) and torch.equal(w > 0, hole > 0)
+        result = trainer.fit()
         assert result["step"] == 10
         gp = _logged(out, "gp")
         assert gp and all(math.isfinite(v) for v in gp)

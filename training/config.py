@@ -97,6 +97,9 @@ class Pix2PixConfig(TrainConfig):
     betas_d: tuple[float, float] = (0.0, 0.9)  # WGAN-GP paper
     max_sigma: float = 55.0
     mask_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # inpaint: strokes, boxes, scratches
+    # inpaint: the pixel loss is the mean over each sample's hole (else over the whole image, where a
+    # thin scratch weighs a tenth of a box)
+    hole_loss: bool = False
     gan_loss: LossWeights = LossWeights(pixel=1.0, ssim=0.2, perceptual=0.1, adversarial=0.002)
 
 

@@ -165,12 +165,15 @@ class GANTrainer(ABC):
             self._perceptual = VGGFeatures.from_file(path).to(self.device)
         return self._perceptual
 
-    def reconstruction(self, fake: torch.Tensor, real: torch.Tensor, w: LossWeights) -> tuple[torch.Tensor, dict[str, float]]:
+    def reconstruction(
+        self, fake: torch.Tensor, real: torch.Tensor, w: LossWeights, pixel_weight: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The weighted reconstruction losses; ``pixel_weight`` weighs the pixel (Charbonnier) term."""
         from . import losses as L
 
         parts: dict[str, torch.Tensor] = {}
         if w.pixel:
-            parts["pixel"] = w.pixel * L.charbonnier_loss(fake.float(), real.float())
+            parts["pixel"] = w.pixel * L.charbonnier_loss(fake.float(), real.float(), weight=pixel_weight)
         if w.ssim:
             parts["ssim"] = w.ssim * L.ssim_loss(fake.float().clamp(0, 1), real.float())
         if w.perceptual:
@@ -216,7 +219,7 @@ class GANTrainer(ABC):
         with self._autocast():
             fake = self.generate(self.G_train, batch).float()
         w = self.cfg.pretrain_loss if phase == "pretrain" else self.cfg.gan_loss
-        loss, logs = self.reconstruction(fake, batch["target"], w)
+        loss, logs = self.reconstruction(fake, batch["target"], w, batch.get("pixel_weight"))
         if phase == "gan" and w.adversarial:
             with self._autocast():
                 d_fake = self.D(self.critic_inputs(batch, fake)).float()

@@ -16,9 +16,19 @@ from enhance.errors import ConfigError
 
 
 # ---------------------------------------------------------------- pixel losses
-def charbonnier_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    """Mean of ``sqrt((pred - target)^2 + eps^2)``: L1 that is smooth at zero."""
-    return torch.sqrt((pred - target).square() + eps * eps).mean()
+def charbonnier_loss(
+    pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean of ``sqrt((pred - target)^2 + eps^2)``: L1 that is smooth at zero.
+
+    ``weight`` (broadcastable to ``pred``, e.g. ``(B, 1, H, W)``) makes it a weighted mean, so
+    that, say, each inpainting sample counts by its hole alone whatever the hole's size.
+    """
+    err = torch.sqrt((pred - target).square() + eps * eps)
+    if weight is None:
+        return err.mean()
+    w = weight.expand_as(err)
+    return (err * w).sum() / w.sum().clamp_min(1e-12)
 
 
 def l1_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -58,6 +58,9 @@ class Pix2PixTrainer(GANTrainer):
                 m = fixed_masks
             hole = m[:, None].float()
             cond = torch.cat([clean * (1 - hole), hole], 1)
+            if self.pcfg.hole_loss:  # each sample weighs the same, spread over its hole
+                area = hole.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)
+                return {"input": cond, "cond": cond, "target": clean, "pixel_weight": hole / area}
         return {"input": cond, "cond": cond, "target": clean}
 
     def make_batch(self, phase: str) -> Batch:
