@@ -96,6 +96,20 @@ def select_providers(device: torch.device) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
+def onnx_metadata(path: str | Path) -> dict[str, str]:
+    """The ``enhance.*`` metadata of an ONNX file written by ``enhance export`` (empty for others)."""
+    import onnx
+
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInputError(f"{p}: ONNX file not found")
+    try:
+        model = onnx.load(str(p), load_external_data=False)
+    except Exception as exc:  # protobuf decode errors have several types
+        raise InvalidInputError(f"{p}: not an ONNX model ({type(exc).__name__})") from exc
+    return {q.key[len("enhance."):]: q.value for q in model.metadata_props if q.key.startswith("enhance.")}
+
+
 class OrtRunner:
     """Callable ``(1, C, h, w)`` float tensor -> ``(1, 3, h*s, w*s)`` float tensor, through ONNX Runtime.
 
@@ -125,6 +139,11 @@ class OrtRunner:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise EnhanceError(f"{path}: cannot load ONNX model ({first})") from exc
         inp = self.session.get_inputs()[0]
+        want = 3 if spec.condition == "none" else 4
+        if len(inp.shape) != 4 or (isinstance(inp.shape[1], int) and inp.shape[1] != want):
+            raise InvalidInputError(
+                f"{path}: takes input of shape {inp.shape}, but model {spec.name!r} needs (N, {want}, H, W)"
+            )
         self.input_name = inp.name
         self.output_name = self.session.get_outputs()[0].name
         # fp16 models exported with keep_io_types take and give float32 too

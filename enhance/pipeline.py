@@ -193,10 +193,10 @@ class ModelPicker:
         """The spec to use for ``image`` (``None``: the default for ordinary 8-bit images)."""
         scale = self.scale if self.task == "upscale" else None
         if self.model is not None:
-            spec = get_spec(self.model, scale)
+            spec = get_spec(self.model)
             if spec.task != self.task:
                 raise InvalidInputError(f"model {spec.name!r} is a {spec.task} model, not {self.task}")
-            return spec
+            return get_spec(self.model, scale)
         if self.task == "upscale":
             careful = image is not None and (image.format == "dicom" or image.bit_depth > 8)
             return get_spec("upscale", self.scale, "fidelity" if careful else "gan")

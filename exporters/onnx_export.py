@@ -112,6 +112,32 @@ def export_onnx(
     return path
 
 
+def stamp_metadata(path: str | Path, spec: ModelSpec, **info: str) -> Path:
+    """Record in ``path`` (metadata_props) which model it was exported from, so that
+    ``enhance upscale --onnx FILE`` can find the model's spec; ``info`` adds more ``key=value``s."""
+    import onnx
+
+    from enhance import __version__
+
+    path = Path(path)
+    model = onnx.load(str(path))
+    props = {"enhance.model": spec.name, "enhance.task": spec.task, "enhance.scale": str(spec.scale),
+             "enhance.version": __version__, **{f"enhance.{k}": v for k, v in info.items()}}
+    kept = [p for p in model.metadata_props if p.key not in props]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=value)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        onnx.save(model, str(tmp))
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
 # ------------------------------------------------------------------ checking
 def astronaut_crop(size: int = 64, top: int = 120, left: int = 180) -> torch.Tensor:
     """A real ``(1, 3, size, size)`` crop of ``skimage.data.astronaut`` in [0, 1] (a face region)."""

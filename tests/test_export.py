@@ -146,3 +146,37 @@ def test_cli_export_unknown_model(tiny_registry: object, tmp_path: Path) -> None
     assert res.exit_code == 1
     assert "no model named 'nope'" in res.output
     assert "Traceback" not in res.output
+
+
+def test_cli_runs_an_exported_file(tiny_registry: object, tmp_path: Path, write_png) -> None:  # type: ignore[no-untyped-def]
+    """export -> --onnx FILE: the file names its model; the output matches the torch backend."""
+    from PIL import Image
+
+    from enhance.exporters.onnx_export import export_onnx as plain_export
+
+    runner = CliRunner()
+    onnx_file = tmp_path / "den.onnx"
+    assert runner.invoke(app, ["export", "tiny-denoise", "-o", str(onnx_file)]).exit_code == 0
+    src = write_png("n.png", smooth_rgb(20, 20))
+    res = runner.invoke(app, ["denoise", str(src), "--sigma", "20", "--onnx", str(onnx_file), "--suffix", "_ort"])
+    assert res.exit_code == 0, res.output
+    assert runner.invoke(app, ["denoise", str(src), "--sigma", "20", "--suffix", "_pt"]).exit_code == 0
+    ort_out = np.asarray(Image.open(tmp_path / "n_ort.png")).astype(int)
+    pt_out = np.asarray(Image.open(tmp_path / "n_pt.png")).astype(int)
+    assert np.abs(ort_out - pt_out).max() <= 1
+    # the file is a denoiser: refused by upscale, and by a --model it was not exported from
+    res = runner.invoke(app, ["upscale", str(src), "--onnx", str(onnx_file)])
+    assert res.exit_code == 1 and "not upscale" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["denoise", str(src), "--onnx", str(onnx_file), "--model", "tiny-inpaint"])
+    assert res.exit_code == 1 and "exported from model 'tiny-denoise'" in res.output
+    # a file without our metadata needs --model, and its input must fit the model
+    bare = plain_export(build_model(tiny_registry.get("tiny-sr-x2-fidelity")), tmp_path / "bare.onnx")  # type: ignore[attr-defined]
+    res = runner.invoke(app, ["upscale", str(src), "-x", "2", "--onnx", str(bare)])
+    assert res.exit_code == 1 and "name it with --model" in res.output
+    res = runner.invoke(app, ["denoise", str(src), "--onnx", str(bare), "--model", "tiny-denoise"])
+    assert res.exit_code == 1 and "needs (N, 4, H, W)" in res.output
+    res = runner.invoke(app, ["upscale", str(src), "-x", "2", "--onnx", str(bare), "--model", "tiny-sr-x2-fidelity"])
+    assert res.exit_code == 0, res.output
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    res = runner.invoke(app, ["denoise", str(src), "--onnx", str(tmp_path / "junk.onnx")])
+    assert res.exit_code == 1 and "not an ONNX model" in res.output

@@ -102,7 +102,12 @@ def _export(
             else:
                 convert_fp16(fp32, output)
                 say(f"fp16 ONNX: max abs error vs PyTorch {compare(net, output):.2e}")
-    say(f"wrote {output}")
+    from enhance.exporters.onnx_export import stamp_metadata
+
+    precision = "int8" if int8 else "fp16" if fp16 else "fp32"
+    stamp_metadata(output, spec, precision=precision, **({"pruned": f"{prune:g}"} if prune is not None else {}))
+    usage = f"enhance {spec.task} IMAGE" + (" --mask MASK" if spec.task == "inpaint" else "") + f" --onnx {output}"
+    say(f"wrote {output} (run it with: {usage})")
 
 
 def register(app: typer.Typer) -> None:

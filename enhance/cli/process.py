@@ -96,6 +96,13 @@ EnsembleOpt = Annotated[
         "about +0.1 dB when denoising).",
     ),
 ]
+OnnxFile = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--onnx", dir_okay=False,
+        help="Run this ONNX file (from 'enhance export', e.g. --int8 or --prune) with ONNX Runtime.",
+    ),
+]
 BackendOpt = Annotated[
     Backend, typer.Option("--backend", case_sensitive=False, help="Run the network with PyTorch or ONNX Runtime.")
 ]
@@ -117,6 +124,7 @@ class Common:
     quiet: bool
     backend: Backend = Backend.torch
     ensemble: int = 1
+    onnx: Optional[Path] = None
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Common:
@@ -127,6 +135,19 @@ class Common:
 def _fail(message: str) -> typer.Exit:
     error(stderr_console(), message)
     return typer.Exit(code=1)
+
+
+def _onnx_model(path: Path, model: Optional[str]) -> str:
+    """The model an ONNX file was exported from (its metadata), checked against ``--model``."""
+    from enhance.errors import InvalidInputError
+    from enhance.onnx_backend import onnx_metadata
+
+    recorded = onnx_metadata(path).get("model")
+    if recorded is None and model is None:
+        raise InvalidInputError(f"{path}: no model recorded in this ONNX file; name it with --model")
+    if recorded is not None and model is not None and recorded != model:
+        raise InvalidInputError(f"{path}: exported from model {recorded!r}, not {model!r}")
+    return model or recorded  # type: ignore[return-value]
 
 
 def _run_task(
@@ -145,15 +166,23 @@ def _run_task(
     console = stderr_console()
     tile: int | str = "auto" if opts.tile is None else opts.tile
     device, backend, ensemble = opts.device.value, opts.backend.value, opts.ensemble
+    model, onnx_path = opts.model, opts.onnx
+    if onnx_path is not None:
+        try:
+            model = _onnx_model(onnx_path, model)
+        except EnhanceError as exc:
+            raise _fail(str(exc)) from None
+        backend = "onnx"
     picker = ModelPicker(
-        task, scale=scale, model=opts.model, device=device, tile=tile,
-        build=lambda spec: Enhancer(spec, device=device, tile=tile, backend=backend, ensemble=ensemble),
+        task, scale=scale, model=model, device=device, tile=tile,
+        build=lambda spec: Enhancer(spec, device=device, tile=tile, backend=backend, onnx_path=onnx_path,
+                                    ensemble=ensemble),
     )
     with plugin_warnings(console):
         try:
             resolve_device(opts.device.value)
             picker.check()
-            if opts.model is not None:
+            if model is not None:
                 picker()  # load now: a broken weight file is one error, not one per input
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
@@ -191,6 +220,7 @@ def upscale(
     quiet: Quiet = False,
     backend: BackendOpt = Backend.torch,
     ensemble: EnsembleOpt = 1,
+    onnx: OnnxFile = None,
 ) -> None:
     """Upscale images x2 or x4 (faithful 'fidelity' model for DICOM and 16-bit inputs, 'gan' otherwise)."""
     _run_task("upscale", inputs, Common.of(locals()), scale=scale)
@@ -221,6 +251,7 @@ def denoise(
     quiet: Quiet = False,
     backend: BackendOpt = Backend.torch,
     ensemble: EnsembleOpt = 1,
+    onnx: OnnxFile = None,
 ) -> None:
     """Remove noise (Gaussian, sensor, JPEG, grain)."""
     _run_task("denoise", inputs, Common.of(locals()), strength=strength, sigma=sigma)
@@ -247,6 +278,7 @@ def inpaint(
     quiet: Quiet = False,
     backend: BackendOpt = Backend.torch,
     ensemble: EnsembleOpt = 1,
+    onnx: OnnxFile = None,
 ) -> None:
     """Fill the masked areas of images (scratches, strokes, boxes)."""
     _run_task("inpaint", inputs, Common.of(locals()), mask=mask)
