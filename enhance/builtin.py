@@ -18,6 +18,8 @@ _TABLE: list[tuple[str, str, int, str, object, str, int, int, str]] = [
      "x4 SRGAN-style upscaler, GAN fine-tuned: sharper, for photos"),
     ("sr-x4-fidelity", "upscale", 4, "fidelity", partial(CompactSR, 4, 64, 8), "none", 1, 24,
      "x4 upscaler trained for PSNR: faithful, for medical and archival work"),
+    ("sr-x4-fast", "upscale", 4, "fast", partial(CompactSR, 4, 48, 8), "none", 1, 24,
+     "sr-x4-fidelity with 25 % of its channels pruned, then distilled: 1.7x faster on CPUs, -0.17 dB"),
     ("sr-x2-gan", "upscale", 2, "gan", partial(CompactSR, 2, 64, 8), "none", 1, 24,
      "x2 SRGAN-style upscaler, GAN fine-tuned: sharper, for photos"),
     ("sr-x2-fidelity", "upscale", 2, "fidelity", partial(CompactSR, 2, 64, 8), "none", 1, 24,
