@@ -170,13 +170,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--write-manifest", action="store_true", help="store our model's numbers in weights/manifest.json")
     p.add_argument("--tile", default="0", help="our model's tile size in input px (0 = whole image, the default; 'auto')")
     p.add_argument("--weights", type=Path, default=None,
-                   help="evaluate this weight file (e.g. runs/x/best_pretrain.safetensors) instead of the shipped one")
+                   help="also evaluate this weight file (e.g. runs/x/best_pretrain.safetensors), next to the shipped one")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
     args = p.parse_args(argv)
     if args.write_manifest and args.limit is not None:
         p.error("--write-manifest needs the full sets (drop --limit)")
     if args.write_manifest and args.weights is not None:
-        p.error("--write-manifest is for the shipped weights (drop --weights)")
+        p.error("--write-manifest and --weights do not mix (release the candidate first)")
     return args
 
 
@@ -193,11 +193,13 @@ def main(argv: list[str] | None = None) -> int:
         "mean |out - clean| (0-255) over hole pixels and channels; hole PSNR over the same samples. "
         f"Load average {common.load_average()} at start.")
     rep()
+    tile = int(args.tile) if args.tile.isdigit() else args.tile
+    methods: dict[str, InpaintFn] = {OURS: ours(tile)}
     if args.weights is not None:
-        rep(f"Ours: candidate weights `{args.weights}`, not the shipped model.")
+        rep(f"Candidate: the weights in `{args.weights}`, next to the shipped model.")
         rep()
-    methods: dict[str, InpaintFn] = {
-        OURS: ours(int(args.tile) if args.tile.isdigit() else args.tile, args.weights),
+        methods[f"**inpaint** candidate (`{args.weights.name}`)"] = ours(tile, args.weights)
+    methods |= {
         "OpenCV Telea (r=5)": opencv("INPAINT_TELEA"),
         "OpenCV Navier-Stokes (r=5)": opencv("INPAINT_NS"),
     }
