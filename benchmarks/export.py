@@ -134,7 +134,7 @@ def build_artifacts(args: argparse.Namespace, model: str, work: Path) -> tuple[d
     same pruning settings (so a long fine-tune can be built once, then timed on an idle machine)."""
     import torch
 
-    tag = f"{model}-p{args.prune_ratio:g}-s{args.finetune_steps}"
+    tag = f"{model}-p{args.prune_ratio:g}-s{args.finetune_steps}" + (f"-t{args.finetune_tile}" if args.finetune_tile else "")
     saved = work / f"{tag}.json"
     if saved.is_file():
         data = json.loads(saved.read_text())
@@ -159,8 +159,8 @@ def build_artifacts(args: argparse.Namespace, model: str, work: Path) -> tuple[d
         if step % 500 == 0 or step == total:
             print(f"{model}: fine-tune step {step}/{total}, L1 {loss:.5f}, {time.time() - t:.0f} s", flush=True)
 
-    pruned, rep = prune_and_finetune(net, spec, args.prune_ratio, args.finetune_steps, calib_dir=args.calib,
-                                     progress=progress)
+    pruned, rep = prune_and_finetune(net, spec, args.prune_ratio, args.finetune_steps, tile=args.finetune_tile,
+                                     calib_dir=args.calib, progress=progress)
     info.update(prune=rep.__dict__, finetune_s=time.time() - t)
     export_onnx(pruned, paths["pruned-fp32"], channels=c)
     quantize_int8(paths["pruned-fp32"], paths["pruned-int8"], spec, calib_dir=args.calib)
@@ -178,6 +178,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--prune-ratio", type=float, default=0.4)
     ap.add_argument("--finetune-steps", type=int, default=300)
+    ap.add_argument("--finetune-tile", type=int, default=None,
+                    help="fine-tune crop side in input px (default: 48 for SR, 96 for the denoiser)")
     ap.add_argument("--calib", type=Path, help="images for int8 calibration and the pruning fine-tune (default: built-in)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "export.md")
     ap.add_argument("--work", type=Path, help="keep the built models here and reuse them on the next run")

@@ -135,12 +135,21 @@ def distill(
     return student.eval()
 
 
+def default_tile(spec: ModelSpec) -> int:
+    """Fine-tune crop side (input px): 48 LR px for upscalers; for U-Nets 12 x their size multiple
+    (96 for the denoiser), since on 48 px crops a 3-level U-Net's deep features see almost no
+    context and the student then matched the teacher on crops but not on whole images (measured:
+    denoiser pruned 40 %, 3000 steps on 48 px crops, -0.33 dB on CBSD68)."""
+    return 48 if spec.scale > 1 else max(48, 12 * spec.size_multiple)
+
+
 def prune_and_finetune(
     net: nn.Module,
     spec: ModelSpec,
     ratio: float = 0.4,
     steps: int = 300,
     *,
+    tile: int | None = None,
     calib_dir: str | Path | None = None,
     eval_tiles: int = 12,
     progress: Callable[[int, int, float], None] | None = None,
@@ -154,7 +163,8 @@ def prune_and_finetune(
     psnr0 = mean_psnr(teacher, pairs)
     student = prune_channels(teacher, spec, ratio)
     psnr_pruned = mean_psnr(student.eval(), pairs)
-    student = distill(student, teacher, spec, steps, calib_dir=calib_dir, progress=progress)
+    student = distill(student, teacher, spec, steps, tile=tile or default_tile(spec), calib_dir=calib_dir,
+                      progress=progress)
     for p in student.parameters():
         p.requires_grad_(False)
     macs1, params1 = count_macs_params(student, spec)
