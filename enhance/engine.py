@@ -115,6 +115,8 @@ class Enhancer:
         self.backend = backend
         #: with backend "onnx", ONNX Runtime runs each tile; padding, tiling and clamping stay here
         self.runner: Callable[[torch.Tensor], torch.Tensor] | None = None
+        #: an ONNX file the caller gave (e.g. an int8 export), not the one exported from the weights
+        self.user_onnx = Path(onnx_path) if backend == "onnx" and onnx_path is not None else None
         if backend == "onnx":
             from enhance.onnx_backend import OrtRunner
 
@@ -149,6 +151,16 @@ class Enhancer:
         if isinstance(tile, int) and 0 < tile < MIN_TILE:
             raise InvalidInputError(f"tile must be at least {MIN_TILE} pixels (or 0 for no tiling), got {tile}")
         self.tile = tile
+
+    @property
+    def label(self) -> str:
+        """The model's name, plus what else shapes the output: a user's ONNX file, the ensemble."""
+        extra = []
+        if self.user_onnx is not None:
+            extra.append(f"ONNX {self.user_onnx.name}")
+        if self.ensemble > 1:
+            extra.append(f"x{self.ensemble} ensemble")
+        return f"{self.spec.name} ({', '.join(extra)})" if extra else self.spec.name
 
     # ------------------------------------------------------------------ tensors
     def _auto_tile(self) -> int:
@@ -203,9 +215,9 @@ class Enhancer:
                     progress(k * count + done, n * count)
 
             y = _view(self._run_view(_view(x, k), step), k, inverse=True)
-            total = y if total is None else total.add_(y)
+            total = y if total is None else total + y  # not in place: y may be an inference tensor
         assert total is not None
-        return total.div_(n)
+        return total / n
 
     def _run_view(self, x: torch.Tensor, progress: ProgressFn | None = None) -> torch.Tensor:
         overlap = self.spec.tile_overlap

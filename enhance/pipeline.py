@@ -281,10 +281,10 @@ def process_file(
     mask = read_mask(mask_path) if mask_path is not None else None
     result = enh.enhance_image(image, mask=mask, sigma=sigma, strength=strength, progress=progress)
     spec = enh.spec
-    prov = provenance or Provenance(model=spec.name, task=spec.task, software=f"enhance {__version__}")
+    prov = provenance or Provenance(model=enh.label, task=spec.task, software=f"enhance {__version__}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     io.write_image(out_path, result, format=fmt, provenance=prov, scale=spec.scale)
-    return Result("done", item.path, out_path, seconds=time.perf_counter() - start, model=spec.name)
+    return Result("done", item.path, out_path, seconds=time.perf_counter() - start, model=enh.label)
 
 
 # --------------------------------------------------------------------------- batches

@@ -245,6 +245,7 @@ def test_ensemble_option(write_png, tmp_path: Path) -> None:
     assert run("denoise", src, "--sigma", "20", "--suffix", "_one")[0] == 0
     code, out = run("denoise", src, "--sigma", "20", "--ensemble", "8", "--suffix", "_ens")
     assert code == 0, out
+    assert "tiny-denoise (x8 ensemble)" in out
     one = np.asarray(Image.open(tmp_path / "e_one.png"))
     ens = np.asarray(Image.open(tmp_path / "e_ens.png"))
     assert ens.shape == one.shape and not np.array_equal(ens, one)

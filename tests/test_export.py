@@ -160,6 +160,7 @@ def test_cli_runs_an_exported_file(tiny_registry: object, tmp_path: Path, write_
     src = write_png("n.png", smooth_rgb(20, 20))
     res = runner.invoke(app, ["denoise", str(src), "--sigma", "20", "--onnx", str(onnx_file), "--suffix", "_ort"])
     assert res.exit_code == 0, res.output
+    assert "tiny-denoise (ONNX den.onnx)" in res.output
     assert runner.invoke(app, ["denoise", str(src), "--sigma", "20", "--suffix", "_pt"]).exit_code == 0
     ort_out = np.asarray(Image.open(tmp_path / "n_ort.png")).astype(int)
     pt_out = np.asarray(Image.open(tmp_path / "n_pt.png")).astype(int)
@@ -180,3 +181,12 @@ def test_cli_runs_an_exported_file(tiny_registry: object, tmp_path: Path, write_
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     res = runner.invoke(app, ["denoise", str(src), "--onnx", str(tmp_path / "junk.onnx")])
     assert res.exit_code == 1 and "not an ONNX model" in res.output
+
+
+def test_onnx_backend_with_ensemble_and_tiles(tiny_specs: list[ModelSpec]) -> None:
+    spec = _spec(tiny_specs, "tiny-sr-x4-fidelity")
+    img = np.random.default_rng(2).random((70, 50, 3)).astype(np.float32)
+    ref = Enhancer(spec, device="cpu", tile=32, ensemble=2).enhance_rgb(img)
+    got = Enhancer(spec, device="cpu", tile=32, ensemble=2, backend="onnx").enhance_rgb(img)
+    assert got.shape == (280, 200, 3)
+    assert np.abs(got - ref).max() < 1e-4
