@@ -3,10 +3,11 @@
 - :func:`quantize_int8`: static int8 in the QDQ format for the CPU (per-channel weights, MinMax
   activation ranges calibrated on representative tiles, see :mod:`enhance.exporters.calib`). The
   first convolutions (fed by the raw image) and the last one (writing the output; CompactSR's
-  upconv) can be kept in float (``exclude_sensitive``, the default). Measured on the shipped models,
-  it neither buys quality back nor costs speed: Set5 x4 PSNR-Y -0.072 dB (kept in float) vs
-  -0.071 dB (all int8) for sr-x4-fidelity, CBSD68 sigma 25 -0.106 vs -0.103 dB for the denoiser,
-  same speed within noise; it stays on as the safer choice for other models.
+  upconv) can be kept in float (``exclude_sensitive``). Measured on the shipped models, that buys
+  no quality back (Set5 x4 PSNR-Y -0.072 dB kept in float vs -0.071 dB all int8 for
+  sr-x4-fidelity; CBSD68 sigma 25 -0.106 vs -0.103 dB for the denoiser) but costs speed on an idle
+  2-core machine (sr-x4-fidelity, 256 px input: 5.75 vs 7.12 output MP/s), so it is off by default;
+  turn it on for a model whose first or last layer does not take int8 well.
 - :func:`convert_fp16`: float16 weights and activations for GPUs, float32 inputs and outputs.
 """
 
@@ -72,7 +73,7 @@ def quantize_int8(
     calib_dir: str | Path | None = None,
     n_tiles: int = 32,
     tile: int = 64,
-    exclude_sensitive: bool = True,
+    exclude_sensitive: bool = False,
 ) -> Path:
     """Static int8 QDQ quantization of ``onnx_path`` into ``out_path`` (per-channel weights)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
