@@ -158,6 +158,13 @@ class Report:
         if self.path is not None:
             self.save(self.path)
 
+    def header(self, title: str) -> None:
+        """The report's title with today's date, then the machine it ran on."""
+        self(f"## {title} ({time.strftime('%Y-%m-%d')})")
+        self()
+        self(machine_line())
+        self()
+
     def save(self, path: Path | None) -> None:
         if path is None:
             return

@@ -207,10 +207,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rep = common.Report(args.save)
-    rep(f"## Denoising benchmark ({time.strftime('%Y-%m-%d')})")
-    rep()
-    rep(common.machine_line())
-    rep()
+    rep.header("Denoising benchmark")
     rep("Protocol: noisy = clean/255 + N(0, 1) * sigma/255 with `np.random.default_rng(sigma*1000 + index)`, "
         "**not clipped** (standard AWGN protocol; NLM gets the clipped uint8 image since it needs uint8). "
         "Ours is given the true sigma. Outputs rounded to uint8; RGB PSNR and SSIM (per channel, Gaussian "

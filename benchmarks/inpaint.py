@@ -183,10 +183,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rep = common.Report(args.save)
-    rep(f"## Inpainting benchmark ({time.strftime('%Y-%m-%d')})")
-    rep()
-    rep(common.machine_line())
-    rep()
+    rep.header("Inpainting benchmark")
     rep(f"Protocol: masks from `enhance.training.masks.random_mask` with `np.random.default_rng(1000*kind + index)` "
         "(1 = hole, same masks every run); every method keeps the known pixels; OpenCV `cv2.inpaint` radius 5 on "
         "the image with the hole zeroed. Outputs rounded to uint8. PSNR/SSIM over the whole RGB image; hole L1 = "

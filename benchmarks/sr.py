@@ -253,10 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     rep = common.Report(args.save)
-    rep(f"## Super-resolution benchmark ({time.strftime('%Y-%m-%d')})")
-    rep()
-    rep(common.machine_line())
-    rep()
+    rep.header("Super-resolution benchmark")
     rep("Protocol: LR = MATLAB-bicubic `LR_x{s}`, HR cropped to LR*s; outputs rounded to uint8; "
         "PSNR-Y / SSIM-Y on BT.601 Y ([16, 235], not rounded), `s` px shaved per border; SSIM Gaussian "
         "sigma 1.5, data_range 255. (Set14 005/007/014 at x2: HR is 1-2 px smaller than LR*2, so the output "
