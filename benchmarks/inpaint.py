@@ -64,14 +64,14 @@ def ours(tile: int | str = 0, weights: Path | None = None) -> InpaintFn:
     weight file (e.g. a training checkpoint) instead of the shipped one."""
     import dataclasses
 
-    import enhance
+    from enhance.api import get_spec
     from enhance.engine import Enhancer
     from enhance.weightstore import sha256_file
 
-    enh = enhance.load("inpaint", device="cpu", tile=tile)
-    if weights is not None:
-        spec = dataclasses.replace(enh.spec, weights=weights, sha256=sha256_file(weights))
-        enh = Enhancer(spec, device="cpu", tile=tile)
+    spec = get_spec("inpaint")
+    if weights is not None:  # the spec only, so the shipped weights are not loaded for nothing
+        spec = dataclasses.replace(spec, weights=weights, sha256=sha256_file(weights))
+    enh = Enhancer(spec, device="cpu", tile=tile)
 
     def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return metrics.to_uint8(enh.enhance_rgb(common.to_float(img), mask=mask.astype(np.float32)))
