@@ -3,7 +3,8 @@
 An :class:`OrtRunner` replaces the torch network in the per-tile function only: padding, tiling,
 clamping and image I/O stay in the Enhancer, shared by both backends. Without an explicit ONNX
 file, the model is exported on first use into a cache folder (``$ENHANCE_CACHE/onnx`` or
-``~/.cache/enhance/onnx``) under a name made of its weights' sha256 and the opset.
+``~/.cache/enhance/onnx``) under a name made of its weights' sha256, the opset and the exporter's
+graph revision.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from enhance.errors import EnhanceError, InvalidInputError
 from enhance.spec import ModelSpec
 
 OPSET = 17
+# bumped when the exporter writes a different (faster) graph for the same weights, so that files
+# cached by an older version are exported again; 2: PRelu expanded (exporters/graph_opt.py)
+GRAPH_REVISION = 2
 
 
 def cache_dir() -> Path:
@@ -37,7 +41,7 @@ def _model_key(spec: ModelSpec) -> str:
 
 
 def cached_onnx_path(spec: ModelSpec, opset: int = OPSET) -> Path:
-    return cache_dir() / f"{_model_key(spec)}-opset{opset}.onnx"
+    return cache_dir() / f"{_model_key(spec)}-opset{opset}-r{GRAPH_REVISION}.onnx"
 
 
 def ensure_onnx(spec: ModelSpec, opset: int = OPSET) -> Path:

@@ -23,6 +23,7 @@ import numpy as np
 from enhance.spec import ModelSpec
 
 from .calib import tile_pairs
+from .graph_opt import optimize
 from .onnx_export import INPUT_NAME, ExportError
 
 
@@ -93,6 +94,7 @@ def quantize_int8(
             # ORT's symbolic shape inference does not finish on these dynamic graphs and then litters
             # the working directory (sym_shape_infer_temp.onnx + a .data file); ONNX's own suffices.
             quant_pre_process(str(onnx_path), str(prep), skip_symbolic_shape=True)
+            _optimize_file(prep)  # a file exported by an older version may still hold slow PRelus
             quantize_static(
                 str(prep),
                 str(staged),
@@ -113,6 +115,14 @@ def quantize_int8(
             if staged.exists():
                 staged.unlink()
     return out_path
+
+
+def _optimize_file(path: Path) -> None:
+    import onnx
+
+    model = onnx.load(str(path))
+    if any(optimize(model).values()):
+        onnx.save(model, str(path))
 
 
 def convert_fp16(onnx_path: str | Path, out_path: str | Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -77,6 +78,8 @@ def test_int8_runs_and_stays_close(tiny_specs: list[ModelSpec], tmp_path: Path) 
     fp32 = export_onnx(spec, tmp_path / "m.onnx")
     assert sensitive_convs(fp32)  # the first and last convs stay in float
     q = quantize_int8(fp32, tmp_path / "m8.onnx", spec, n_tiles=4, tile=32)
+    ops = {n.op_type for n in onnx.load(str(q)).graph.node}
+    assert "QuantizeLinear" in ops and "PRelu" not in ops  # PRelu expanded so that it quantizes
     x = sample_inputs(spec, sizes=(24,))[-1]  # the real image crop
     ref = build_model(spec).eval()(x).detach().clamp(0, 1)
     out = OrtRunner(spec, q, "cpu")(x).clamp(0, 1)
