@@ -22,9 +22,9 @@ from enhance.spec import ModelSpec
 
 OPSET = 17
 # bumped when the exporter writes a different (faster) graph for the same weights, so that files
-# cached by an older version are exported again; 2: PRelu expanded with Min, 3: with Clip
-# (exporters/graph_opt.py)
-GRAPH_REVISION = 3
+# cached by an older version are exported again (exporters/graph_opt.py); 2, 3: PRelu expanded
+# (with Min, then Clip), 4: pixel shuffles channels-last
+GRAPH_REVISION = 4
 
 
 def cache_dir() -> Path:

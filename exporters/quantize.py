@@ -23,7 +23,7 @@ import numpy as np
 from enhance.spec import ModelSpec
 
 from .calib import tile_pairs
-from .graph_opt import optimize
+from .graph_opt import optimize, shape_skips_dequantize
 from .onnx_export import INPUT_NAME, ExportError
 
 
@@ -107,6 +107,7 @@ def quantize_int8(
                 calibration_providers=["CPUExecutionProvider"],
                 extra_options={"CalibTensorRangeSymmetric": False},
             )
+            _after_quantization(staged)
             staged.replace(out_path)
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -122,6 +123,14 @@ def _optimize_file(path: Path) -> None:
 
     model = onnx.load(str(path))
     if any(optimize(model).values()):
+        onnx.save(model, str(path))
+
+
+def _after_quantization(path: Path) -> None:
+    import onnx
+
+    model = onnx.load(str(path))
+    if shape_skips_dequantize(model):
         onnx.save(model, str(path))
 
 
