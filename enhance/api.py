@@ -47,7 +47,8 @@ def load(
 ) -> Enhancer:
     """An :class:`Enhancer` for a model name or a task ('upscale', 'denoise', 'inpaint').
 
-    ``backend="onnx"`` runs the network with ONNX Runtime (``onnx_path``, or exported and cached on first use).
+    ``backend="onnx"`` runs the network with ONNX Runtime (``onnx_path``, or exported and cached on first use);
+    ``backend="onnx-int8"`` runs the cached export quantized to int8 (CPU only; made on first use).
     ``ensemble`` (2, 4 or 8) averages the model over flipped and rotated copies: slower, slightly better.
     """
     spec = get_spec(name_or_task, scale, variant)

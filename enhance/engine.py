@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 MIN_TILE = 32
 ENSEMBLE_SIZES = (1, 2, 4, 8)
+#: torch; onnx: ONNX Runtime on the exported graph; onnx-int8: its static int8 quantization (CPU)
+BACKENDS = ("torch", "onnx", "onnx-int8")
 CPU_MAX_TILE = 256  # larger CPU tiles are slower per pixel (cache), measured on 2 cores
 GPU_MAX_TILE = 1024
 
@@ -109,22 +111,24 @@ class Enhancer:
             raise InvalidInputError(f"ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {ensemble}")
         self.ensemble = ensemble
         self._fp32_state: dict[str, torch.Tensor] | None = None
+        if backend == "onnx-int8" and str(device) == "auto":
+            device = "cpu"  # int8 is for CPUs: a GPU machine runs it on its CPU instead of failing
         self.device = resolve_device(device)
-        if backend not in ("torch", "onnx"):
-            raise InvalidInputError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+        if backend not in BACKENDS:
+            raise InvalidInputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         self.backend = backend
-        #: with backend "onnx", ONNX Runtime runs each tile; padding, tiling and clamping stay here
+        #: with an ONNX backend, ONNX Runtime runs each tile; padding, tiling and clamping stay here
         self.runner: Callable[[torch.Tensor], torch.Tensor] | None = None
         #: an ONNX file the caller gave (e.g. an int8 export), not the one exported from the weights
-        self.user_onnx = Path(onnx_path) if backend == "onnx" and onnx_path is not None else None
-        if backend == "onnx":
+        self.user_onnx = Path(onnx_path) if backend != "torch" and onnx_path is not None else None
+        if backend != "torch":
             from enhance.onnx_backend import OrtRunner
 
             if half:
                 raise InvalidInputError("half applies to the torch backend; export an fp16 ONNX file instead")
             self.half = False
             self._auto_half = False
-            self.runner = OrtRunner(spec, onnx_path, self.device)
+            self.runner = OrtRunner(spec, onnx_path, self.device, int8=backend == "onnx-int8")
         else:
             if net is None:
                 from enhance.registry import build_model
@@ -158,6 +162,8 @@ class Enhancer:
         extra = []
         if self.user_onnx is not None:
             extra.append(f"ONNX {self.user_onnx.name}")
+        if self.backend == "onnx-int8":
+            extra.append("ONNX int8")
         if self.ensemble > 1:
             extra.append(f"x{self.ensemble} ensemble")
         return f"{self.spec.name} ({', '.join(extra)})" if extra else self.spec.name

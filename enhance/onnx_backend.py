@@ -41,18 +41,28 @@ def _model_key(spec: ModelSpec) -> str:
     return hashlib.sha256(f"{spec.source}:{spec.name}:{spec.weights}".encode()).hexdigest()
 
 
-def cached_onnx_path(spec: ModelSpec, opset: int = OPSET) -> Path:
-    return cache_dir() / f"{_model_key(spec)}-opset{opset}-r{GRAPH_REVISION}.onnx"
+def cached_onnx_path(spec: ModelSpec, opset: int = OPSET, int8: bool = False) -> Path:
+    suffix = "-int8" if int8 else ""
+    return cache_dir() / f"{_model_key(spec)}-opset{opset}-r{GRAPH_REVISION}{suffix}.onnx"
 
 
-def ensure_onnx(spec: ModelSpec, opset: int = OPSET) -> Path:
-    """The cached ONNX file of ``spec``, exported (atomically) if it is not there yet."""
+def ensure_onnx(spec: ModelSpec, opset: int = OPSET, int8: bool = False) -> Path:
+    """The cached ONNX file of ``spec``, exported (atomically) if it is not there yet. ``int8``: the
+    static int8 (QDQ) quantization of that file, calibrated on the built-in sample photos (a second
+    or two on a CPU, done once)."""
     path = cached_onnx_path(spec, opset)
     if not path.is_file():
         from enhance.exporters.onnx_export import export_onnx
 
         export_onnx(spec, path, opset=opset)  # loads verified weights; writes tmp then renames
-    return path
+    if not int8:
+        return path
+    quantized = cached_onnx_path(spec, opset, int8=True)
+    if not quantized.is_file():
+        from enhance.exporters.quantize import quantize_int8
+
+        quantize_int8(path, quantized, spec)  # writes a staged file, then renames
+    return quantized
 
 
 def physical_cores() -> int:
@@ -127,15 +137,22 @@ class OrtRunner:
     output is not clamped (the Enhancer clamps).
     """
 
-    def __init__(self, spec: ModelSpec, onnx_path: str | Path | None = None, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self, spec: ModelSpec, onnx_path: str | Path | None = None, device: str | torch.device = "cpu", int8: bool = False
+    ) -> None:
         import onnxruntime as ort
 
         from enhance.engine import resolve_device
 
         self.spec = spec
         self.device = resolve_device(device)
+        if int8 and self.device.type != "cpu":
+            raise InvalidInputError("int8 ONNX models are for the CPU; on a GPU use the onnx or torch backend")
+        if int8 and onnx_path is not None:
+            raise InvalidInputError("int8 quantizes the cached export of the model's weights; to run an ONNX file of "
+                                    "your own (e.g. from 'enhance export --int8'), use the onnx backend")
         if onnx_path is None:
-            path = ensure_onnx(spec)
+            path = ensure_onnx(spec, int8=int8)
         else:
             path = Path(onnx_path)
             if not path.is_file():

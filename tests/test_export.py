@@ -193,3 +193,33 @@ def test_onnx_backend_with_ensemble_and_tiles(tiny_specs: list[ModelSpec]) -> No
     got = Enhancer(spec, device="cpu", tile=32, ensemble=2, backend="onnx").enhance_rgb(img)
     assert got.shape == (280, 200, 3)
     assert np.abs(got - ref).max() < 1e-4
+
+
+def test_int8_backend_quantizes_once_and_stays_close(tiny_specs: list[ModelSpec]) -> None:
+    spec = _spec(tiny_specs, "tiny-sr-x2-fidelity")
+    img = smooth_rgb(40, 52, seed=5).astype(np.float32) / 255
+    ref = Enhancer(spec, device="cpu").enhance_rgb(img)
+    enh = Enhancer(spec, device="auto", backend="onnx-int8")
+    assert enh.device.type == "cpu" and enh.label == "tiny-sr-x2-fidelity (ONNX int8)"
+    path = cached_onnx_path(spec, int8=True)
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert "QuantizeLinear" in ops and cached_onnx_path(spec).is_file()  # built from the fp32 export
+    stamp = path.stat().st_mtime_ns
+    got = enh.enhance_rgb(img)
+    assert got.shape == ref.shape and float(np.abs(got - ref).mean()) < 0.02
+    Enhancer(spec, device="cpu", backend="onnx-int8")
+    assert path.stat().st_mtime_ns == stamp  # the cached quantization is reused
+
+
+def test_int8_backend_refuses_a_file_of_your_own(tiny_specs: list[ModelSpec], tmp_path: Path) -> None:
+    spec = _spec(tiny_specs, "tiny-sr-x2-fidelity")
+    path = export_onnx(spec, tmp_path / "m.onnx")
+    with pytest.raises(InvalidInputError, match="use the onnx backend"):
+        Enhancer(spec, device="cpu", backend="onnx-int8", onnx_path=path)
+
+
+def test_cli_int8_backend(tiny_registry: object, tmp_path: Path, write_png) -> None:  # type: ignore[no-untyped-def]
+    src = write_png("p.png", smooth_rgb(24, 24))
+    res = CliRunner().invoke(app, ["upscale", str(src), "-x", "2", "--backend", "onnx-int8", "--suffix", "_q"])
+    assert res.exit_code == 0, res.output
+    assert "(ONNX int8)" in res.output and (tmp_path / "p_q.png").is_file()
