@@ -9,8 +9,10 @@ dropped. Everything here is deterministic.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -149,7 +151,7 @@ class Enhancer:
                 p.requires_grad_(False)
         #: float32 copy for >8-bit images when fp16 was chosen automatically, built on first use
         self._fp32_net: nn.Module | None = None
-        self._use_fp32 = False
+        self._fp32_lock = threading.Lock()
         if isinstance(tile, str) and tile != "auto":
             raise InvalidInputError(f"tile must be 'auto', a number of pixels or 0, got {tile!r}")
         if isinstance(tile, int) and 0 < tile < MIN_TILE:
@@ -187,12 +189,14 @@ class Enhancer:
         side = int(math.sqrt(budget / bytes_per_px))
         return max(MIN_TILE * 2, min(cap, side))
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        """One tile: pad to the size multiple, run, clamp, crop back. ``x`` is (1, C, h, w) on CPU."""
+    def _forward(self, x: torch.Tensor, precise: bool = False) -> torch.Tensor:
+        """One tile: pad to the size multiple, run, clamp, crop back. ``x`` is (1, C, h, w) on CPU.
+        ``precise``: float32 even where fp16 was chosen automatically (see :meth:`enhance_image`)."""
         m = self.spec.size_multiple
         _, _, h, w = x.shape
         ph, pw = (-h) % m, (-w) % m
-        half = self.half and not self._use_fp32
+        fp32_net = self._fp32_net if precise else None
+        half = self.half and fp32_net is None
         x = x.to(self.device, torch.float16 if half else torch.float32)
         if ph or pw:
             mode = "reflect" if (ph < h and pw < w) else "replicate"
@@ -202,16 +206,16 @@ class Enhancer:
         else:
             if self.device.type == "cpu":
                 x = x.contiguous(memory_format=torch.channels_last)
-            y = (self._fp32_net if self._use_fp32 and self._fp32_net is not None else self.net)(x)
+            y = (fp32_net or self.net)(x)
         s = self.spec.scale
         return y[:, :, : h * s, : w * s].float().clamp_(0, 1)
 
-    def run_tensor(self, x: torch.Tensor, progress: ProgressFn | None = None) -> torch.Tensor:
+    def run_tensor(self, x: torch.Tensor, progress: ProgressFn | None = None, *, precise: bool = False) -> torch.Tensor:
         """Run on ``(1, 3 + extra, H, W)`` float in [0, 1]; returns ``(1, 3, H*s, W*s)`` on the CPU."""
         if x.ndim != 4 or x.shape[0] != 1:
             raise InvalidInputError(f"expected a (1, C, H, W) tensor, got shape {tuple(x.shape)}")
         if self.ensemble == 1:
-            return self._run_view(x, progress)
+            return self._run_view(x, progress, precise)
         n = self.ensemble
         total: torch.Tensor | None = None
         for k in range(n):
@@ -220,12 +224,13 @@ class Enhancer:
                 if progress:
                     progress(k * count + done, n * count)
 
-            y = _view(self._run_view(_view(x, k), step), k, inverse=True)
+            y = _view(self._run_view(_view(x, k), step, precise), k, inverse=True)
             total = y if total is None else total + y  # not in place: y may be an inference tensor
         assert total is not None
         return total / n
 
-    def _run_view(self, x: torch.Tensor, progress: ProgressFn | None = None) -> torch.Tensor:
+    def _run_view(self, x: torch.Tensor, progress: ProgressFn | None = None, precise: bool = False) -> torch.Tensor:
+        forward = functools.partial(self._forward, precise=precise)
         overlap = self.spec.tile_overlap
         tile = self._auto_tile() if self.tile == "auto" else (self.tile or 0)
         _, _, h, w = x.shape
@@ -233,12 +238,12 @@ class Enhancer:
             while True:
                 try:
                     if tile <= 0 or (h <= tile and w <= tile):
-                        out = self._forward(x).cpu()
+                        out = forward(x).cpu()
                         if progress:
                             progress(1, 1)
                         return out
                     return run_tiled(
-                        self._forward, x, self.spec.scale, tile, min(overlap, tile // 2 - 1), on_tile=progress
+                        forward, x, self.spec.scale, tile, min(overlap, tile // 2 - 1), on_tile=progress
                     )
                 except torch.OutOfMemoryError:
                     if self.device.type != "cuda" or self.tile not in ("auto", None):
@@ -257,8 +262,10 @@ class Enhancer:
         sigma: float | None = None,
         strength: float = 1.0,
         progress: ProgressFn | None = None,
+        precise: bool = False,
     ) -> np.ndarray:
-        """Enhance a float32 ``(H, W, C)`` array in [0, 1] (C = 1 or 3); returns ``(H*s, W*s, C)``."""
+        """Enhance a float32 ``(H, W, C)`` array in [0, 1] (C = 1 or 3); returns ``(H*s, W*s, C)``.
+        ``precise``: run in float32 where fp16 was chosen automatically (as for >8-bit images)."""
         if rgb.ndim != 3 or rgb.shape[2] not in (1, 3):
             raise InvalidInputError(f"expected an (H, W, 1|3) array, got shape {rgb.shape}")
         channels = rgb.shape[2]
@@ -280,7 +287,7 @@ class Enhancer:
             m = mask if mask.ndim == 2 else mask.max(axis=2)
             hole = torch.from_numpy((m > 0.5).astype(np.float32))[None, None]
             x = torch.cat([x * (1 - hole), hole], 1)
-        out = self.run_tensor(x, progress)
+        out = self.run_tensor(x, progress, precise=precise and self._ensure_fp32_net())
         if hole is not None:
             out = out * hole + x[:, :3] * (1 - hole)
         arr = out[0].permute(1, 2, 0).numpy()
@@ -310,20 +317,24 @@ class Enhancer:
         import dataclasses
 
         # fp16 keeps about 11 bits: a 12/16-bit image (medical, raw scans) runs in float32 unless half was asked for
-        precise = image.bit_depth > 8 and self.half and self._auto_half and self._fp32_state is not None
-        if precise and self._fp32_net is None:
-            import copy
-
-            net = copy.deepcopy(self.net).float()
-            net.load_state_dict(self._fp32_state)  # the original weights, not the fp16-rounded ones
-            self._fp32_net = net
-        self._use_fp32 = precise
-        try:
-            pixels = self.enhance_rgb(image.pixels, mask=mask, sigma=sigma, strength=strength, progress=progress)
-        finally:
-            self._use_fp32 = False
+        pixels = self.enhance_rgb(image.pixels, mask=mask, sigma=sigma, strength=strength, progress=progress,
+                                  precise=image.bit_depth > 8)
         alpha = None if image.alpha is None else self.upscale_alpha(image.alpha)
         return dataclasses.replace(image, pixels=pixels, alpha=alpha)
+
+    def _ensure_fp32_net(self) -> bool:
+        """Build (once, thread-safely) the float32 copy used where fp16 was chosen automatically;
+        False when there is nothing to switch (fp32 already, or fp16 asked for explicitly)."""
+        if not (self.half and self._auto_half and self._fp32_state is not None):
+            return False
+        with self._fp32_lock:
+            if self._fp32_net is None:
+                import copy
+
+                net = copy.deepcopy(self.net).float()
+                net.load_state_dict(self._fp32_state)  # the original weights, not the fp16-rounded ones
+                self._fp32_net = net
+        return True
 
     def __call__(self, image: Any, *, mask: Any = None, sigma: float | None = None, strength: float = 1.0) -> Any:
         """numpy (HxW or HxWxC; uint8, uint16 or float) or PIL image in, the same type, layout and dtype out."""
