@@ -275,7 +275,7 @@ def main() -> None:
         return
     lines = [f"# Export variants on CPU ({args.threads} threads)", "",
              f"Pruning: {args.prune_ratio:.0%} of channels (L1), {args.finetune_steps} distillation steps "
-             f"on {args.calib or 'the scikit-image photos'}. "
+             f"on {args.calib or 'the bundled photos (exporters/photos)'}. "
              f"Speed: the Enhancer on a random 128x128 (SR) / 384x384 (denoise) input, output MP/s of the median of "
              f"{args.repeats} runs, median over {args.rounds} interleaved rounds; speed-up: ratio of those medians "
              "(in brackets: the range of the per-round ratios).", "",

@@ -1,7 +1,9 @@
 """Representative tiles for calibration, fine-tuning and quick quality checks.
 
-Images come from a folder (``--calib DIR``) or, by default, from the photos bundled with
-scikit-image (no download). Tiles match what each task's network sees at inference:
+Images come from a folder (``--calib DIR``) or, by default, from the photos bundled in
+``exporters/photos`` (scikit-image's public-domain / CC0 sample photos, so a plain install needs
+neither scikit-image nor a download; see ``photos/SOURCES.md``). Tiles match what each task's
+network sees at inference:
 
 - upscale: low-resolution tiles (MATLAB bicubic downscale of a high-resolution crop);
 - denoise: noisy tiles (Gaussian, sigma 5-50) plus the sigma map channel;
@@ -19,17 +21,17 @@ import torch
 from enhance.errors import InvalidInputError
 from enhance.spec import ModelSpec
 
-SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
+PHOTOS_DIR = Path(__file__).resolve().parent / "photos"
+BUNDLED_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 def load_images(calib_dir: str | Path | None = None, limit: int = 32) -> list[np.ndarray]:
-    """``(H, W, 3)`` float32 images in [0, 1]: from ``calib_dir`` (sorted), else scikit-image photos."""
-    if calib_dir is None:
-        from skimage import data
-
-        return [getattr(data, n)().astype(np.float32) / 255.0 for n in SKIMAGE_PHOTOS]
+    """``(H, W, 3)`` float32 images in [0, 1]: from ``calib_dir`` (sorted), else the bundled photos."""
     from enhance import io
+
+    if calib_dir is None:
+        return [io.read_image(PHOTOS_DIR / f"{name}.jpg").pixels for name in BUNDLED_PHOTOS]
 
     folder = Path(calib_dir)
     if not folder.is_dir():

@@ -145,10 +145,12 @@ def stamp_metadata(path: str | Path, spec: ModelSpec, **info: str) -> Path:
 
 # ------------------------------------------------------------------ checking
 def astronaut_crop(size: int = 64, top: int = 120, left: int = 180) -> torch.Tensor:
-    """A real ``(1, 3, size, size)`` crop of ``skimage.data.astronaut`` in [0, 1] (a face region)."""
-    from skimage import data
+    """A real ``(1, 3, size, size)`` crop of the bundled astronaut photo in [0, 1] (a face region)."""
+    from .calib import PHOTOS_DIR
 
-    img = data.astronaut()[top : top + size, left : left + size].astype(np.float32) / 255.0
+    from enhance import io
+
+    img = io.read_image(PHOTOS_DIR / "astronaut.jpg").pixels[top : top + size, left : left + size]
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
 
 

@@ -223,3 +223,18 @@ def test_cli_int8_backend(tiny_registry: object, tmp_path: Path, write_png) -> N
     res = CliRunner().invoke(app, ["upscale", str(src), "-x", "2", "--backend", "onnx-int8", "--suffix", "_q"])
     assert res.exit_code == 0, res.output
     assert "(ONNX int8)" in res.output and (tmp_path / "p_q.png").is_file()
+
+
+def test_calibration_photos_need_no_scikit_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain install (no scikit-image) can quantize, prune and check exports: the photos are bundled."""
+    import sys
+
+    from enhance.exporters.calib import load_images
+    from enhance.exporters.onnx_export import astronaut_crop
+
+    monkeypatch.setitem(sys.modules, "skimage", None)  # any import of it now fails
+    images = load_images()
+    assert len(images) == 6 and all(im.ndim == 3 and im.shape[2] == 3 and im.dtype == np.float32 for im in images)
+    assert all(0.0 <= im.min() and im.max() <= 1.0 and min(im.shape[:2]) >= 256 for im in images)
+    crop = astronaut_crop(64)
+    assert crop.shape == (1, 3, 64, 64) and 0.1 < float(crop.mean()) < 0.9
