@@ -2,7 +2,7 @@
 
     python benchmarks/denoise.py [--data ../shared/data] [--sets CBSD68 Kodak24 McMaster]
                                  [--sigmas 15 25 50] [--limit N] [--bm3d-limit K]
-                                 [--write-manifest] [--save results/denoise.md]
+                                 [--write-manifest] [--weights CANDIDATE] [--save results/denoise.md]
 
 Protocol: clean image ``x`` (uint8 -> float64 on [0, 1]); noisy = ``x + n * sigma / 255`` with
 ``n = np.random.default_rng(sigma * 1000 + index).standard_normal(x.shape)`` (``index`` = the
@@ -73,11 +73,19 @@ def add_noise(clean: np.ndarray, sigma: int, seed: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- methods
-def ours(tile: int | str = 0, ensemble: int = 1, blind: bool = False) -> DenoiseFn:
-    """Our ``denoise`` model on the CPU, told the true sigma (or, ``blind``, estimating it)."""
-    import enhance
+def ours(tile: int | str = 0, ensemble: int = 1, blind: bool = False, weights: Path | None = None) -> DenoiseFn:
+    """Our ``denoise`` model on the CPU, told the true sigma (or, ``blind``, estimating it);
+    ``weights``: a candidate weight file (e.g. a training checkpoint) instead of the shipped one."""
+    import dataclasses
 
-    enh = enhance.load("denoise", device="cpu", tile=tile, ensemble=ensemble)
+    from enhance.api import get_spec
+    from enhance.engine import Enhancer
+    from enhance.weightstore import sha256_file
+
+    spec = get_spec("denoise")
+    if weights is not None:  # the spec only, so the shipped weights are not loaded for nothing
+        spec = dataclasses.replace(spec, weights=weights, sha256=sha256_file(weights))
+    enh = Enhancer(spec, device="cpu", tile=tile, ensemble=ensemble)
 
     def run(noisy: np.ndarray, sigma: int) -> np.ndarray:
         level = None if blind else float(sigma)
@@ -197,10 +205,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ensemble", type=int, default=0, choices=(0, 2, 4, 8),
                    help="also run ours with this self-ensemble (flips/rotations averaged)")
     p.add_argument("--blind", action="store_true", help="also run ours with the estimated noise level")
+    p.add_argument("--weights", type=Path, default=None,
+                   help="also evaluate this weight file (e.g. runs/x/best_pretrain.safetensors), next to the shipped one")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
     args = p.parse_args(argv)
     if args.write_manifest and args.limit is not None:
         p.error("--write-manifest needs the full sets (drop --limit)")
+    if args.write_manifest and args.weights is not None:
+        p.error("--write-manifest and --weights do not mix (release the candidate first)")
     return args
 
 
@@ -220,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         methods[f"**denoise** x{args.ensemble} ensemble (`--ensemble {args.ensemble}`)"] = (ours(tile, args.ensemble), None)
     if args.blind:
         methods["**denoise** (ours, sigma estimated)"] = (ours(tile, blind=True), None)
+    if args.weights is not None:
+        rep(f"Candidate: the weights in `{args.weights}`, next to the shipped model.")
+        rep()
+        methods[f"**denoise** candidate (`{args.weights.name}`)"] = (ours(tile, weights=args.weights), None)
     if not args.no_nlm:
         t0 = time.perf_counter()
         tune_files = common.list_images(args.data / "bench" / "denoise" / "CBSD68", 3)
