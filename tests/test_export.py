@@ -238,3 +238,15 @@ def test_calibration_photos_need_no_scikit_image(monkeypatch: pytest.MonkeyPatch
     assert all(0.0 <= im.min() and im.max() <= 1.0 and min(im.shape[:2]) >= 256 for im in images)
     crop = astronaut_crop(64)
     assert crop.shape == (1, 3, 64, 64) and 0.1 < float(crop.mean()) < 0.9
+
+
+def test_onnx_backend_tiles_larger_on_the_cpu(tiny_specs: list[ModelSpec]) -> None:
+    """ORT runs large CPU tiles faster, torch small ones: each gets its own cap (memory permitting)."""
+    from enhance.engine import CPU_MAX_TILE
+
+    spec = _spec(tiny_specs, "tiny-denoise")
+    torch_tile = Enhancer(spec, device="cpu")._auto_tile()
+    ort_tile = Enhancer(spec, device="cpu", backend="onnx")._auto_tile()
+    assert ort_tile >= torch_tile
+    if torch_tile == CPU_MAX_TILE:  # torch was held by its cap, not by free memory
+        assert ort_tile > torch_tile
