@@ -30,6 +30,18 @@ def list_images(folder: Path, limit: int | None = None) -> list[Path]:
     return files if limit is None else files[:limit]
 
 
+def model_spec(name: str, weights: Path | None = None):  # type: ignore[no-untyped-def]
+    """The spec of built-in model ``name``; with ``weights``, pointed at that file instead (e.g. a
+    training checkpoint, verified by its own sha256), so the shipped weights are not loaded for nothing."""
+    import dataclasses
+
+    from enhance.api import get_spec
+    from enhance.weightstore import sha256_file
+
+    spec = get_spec(name)
+    return spec if weights is None else dataclasses.replace(spec, weights=weights, sha256=sha256_file(weights))
+
+
 def load_rgb(path: Path) -> np.ndarray:
     """An 8-bit image file as a uint8 ``(H, W, 3)`` array (grayscale replicated, alpha dropped)."""
     from PIL import Image

@@ -76,16 +76,9 @@ def add_noise(clean: np.ndarray, sigma: int, seed: int) -> np.ndarray:
 def ours(tile: int | str = 0, ensemble: int = 1, blind: bool = False, weights: Path | None = None) -> DenoiseFn:
     """Our ``denoise`` model on the CPU, told the true sigma (or, ``blind``, estimating it);
     ``weights``: a candidate weight file (e.g. a training checkpoint) instead of the shipped one."""
-    import dataclasses
-
-    from enhance.api import get_spec
     from enhance.engine import Enhancer
-    from enhance.weightstore import sha256_file
 
-    spec = get_spec("denoise")
-    if weights is not None:  # the spec only, so the shipped weights are not loaded for nothing
-        spec = dataclasses.replace(spec, weights=weights, sha256=sha256_file(weights))
-    enh = Enhancer(spec, device="cpu", tile=tile, ensemble=ensemble)
+    enh = Enhancer(common.model_spec("denoise", weights), device="cpu", tile=tile, ensemble=ensemble)
 
     def run(noisy: np.ndarray, sigma: int) -> np.ndarray:
         level = None if blind else float(sigma)

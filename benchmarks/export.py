@@ -231,20 +231,13 @@ def _fp16_file(fp32: Path) -> Path:
 def _upgrade_graphs(args: argparse.Namespace, model: str, paths: dict[str, Path]) -> None:
     """Bring fp32 files built by an older exporter up to the current graph rewrites (keeping the
     pruned network's fine-tuned weights) and quantize them again."""
-    import onnx
-
-    from enhance.exporters.graph_opt import optimize
+    from enhance.exporters.graph_opt import rewrite_file
     from enhance.exporters.quantize import quantize_int8
     from enhance.registry import default_registry
 
     spec = default_registry().get(model)
     for fp32, int8 in (("ort-fp32", "ort-int8"), ("pruned-fp32", "pruned-int8")):
-        graph = onnx.load(str(paths[fp32]))
-        changes = optimize(graph)
-        print(f"{paths[fp32].name}: graph rewrites {changes}", flush=True)
-        staged = paths[fp32].with_name(paths[fp32].name + ".tmp")
-        onnx.save(graph, str(staged))
-        staged.replace(paths[fp32])
+        print(f"{paths[fp32].name}: graph rewrites {rewrite_file(paths[fp32])}", flush=True)
         quantize_int8(paths[fp32], paths[int8], spec, calib_dir=args.calib)
 
 

@@ -62,16 +62,9 @@ def mask_for(index: int, kind: str, h: int, w: int) -> np.ndarray:
 def ours(tile: int | str = 0, weights: Path | None = None) -> InpaintFn:
     """Our ``inpaint`` model on the CPU (it keeps the known pixels itself); ``weights``: a candidate
     weight file (e.g. a training checkpoint) instead of the shipped one."""
-    import dataclasses
-
-    from enhance.api import get_spec
     from enhance.engine import Enhancer
-    from enhance.weightstore import sha256_file
 
-    spec = get_spec("inpaint")
-    if weights is not None:  # the spec only, so the shipped weights are not loaded for nothing
-        spec = dataclasses.replace(spec, weights=weights, sha256=sha256_file(weights))
-    enh = Enhancer(spec, device="cpu", tile=tile)
+    enh = Enhancer(common.model_spec("inpaint", weights), device="cpu", tile=tile)
 
     def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return metrics.to_uint8(enh.enhance_rgb(common.to_float(img), mask=mask.astype(np.float32)))

@@ -26,12 +26,18 @@ BUNDLED_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemis
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-def load_images(calib_dir: str | Path | None = None, limit: int = 32) -> list[np.ndarray]:
-    """``(H, W, 3)`` float32 images in [0, 1]: from ``calib_dir`` (sorted), else the bundled photos."""
+def bundled_photo(name: str) -> np.ndarray:
+    """One of :data:`BUNDLED_PHOTOS` as ``(H, W, 3)`` float32 in [0, 1]."""
     from enhance import io
 
+    return io.read_image(PHOTOS_DIR / f"{name}.jpg").pixels
+
+
+def load_images(calib_dir: str | Path | None = None, limit: int = 32) -> list[np.ndarray]:
+    """``(H, W, 3)`` float32 images in [0, 1]: from ``calib_dir`` (sorted), else the bundled photos."""
     if calib_dir is None:
-        return [io.read_image(PHOTOS_DIR / f"{name}.jpg").pixels for name in BUNDLED_PHOTOS]
+        return [bundled_photo(name) for name in BUNDLED_PHOTOS]
+    from enhance import io
 
     folder = Path(calib_dir)
     if not folder.is_dir():

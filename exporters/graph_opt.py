@@ -23,12 +23,22 @@ quantized tensor, so no tensor is dequantized just to be measured.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
     import onnx
+
+
+def _names_in_use(graph: onnx.GraphProto) -> set[str]:
+    """Every node, tensor, initializer and graph input/output name: new names must avoid them."""
+    names = {t.name for t in graph.initializer} | {n.name for n in graph.node}
+    names |= {name for n in graph.node for name in (*n.input, *n.output)}
+    return names | {v.name for v in (*graph.input, *graph.output)}
 
 
 def _unique(taken: set[str], name: str) -> str:
@@ -50,9 +60,7 @@ def expand_prelu(model: onnx.ModelProto) -> int:
 
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
-    taken = {t.name for t in graph.initializer} | {n.name for n in graph.node}
-    taken |= {name for n in graph.node for name in (*n.input, *n.output)}
-    taken |= {v.name for v in (*graph.input, *graph.output)}
+    taken = _names_in_use(graph)
     nodes = []
     replaced: set[str] = set()
     count = 0
@@ -113,7 +121,7 @@ def transpose_depth_to_space(model: onnx.ModelProto) -> int:
             uses[name] = uses.get(name, 0) + 1
     for o in graph.output:
         uses[o.name] = uses.get(o.name, 0) + 1
-    taken = set(inits) | {n.name for n in graph.node} | {x for n in graph.node for x in (*n.input, *n.output)}
+    taken = _names_in_use(graph)
     nodes = []
     count = 0
     for node in graph.node:
@@ -193,3 +201,22 @@ def shape_skips_dequantize(model: onnx.ModelProto) -> int:
 def optimize(model: onnx.ModelProto) -> dict[str, int]:
     """The float-graph rewrites of this module, in place; returns what each changed."""
     return {"prelu": expand_prelu(model), "depth_to_space": transpose_depth_to_space(model)}
+
+
+def rewrite_file(path: str | Path, rewrite: Callable[[onnx.ModelProto], dict[str, int]] = optimize) -> dict[str, int]:
+    """Apply ``rewrite`` (default: :func:`optimize`) to the ONNX file at ``path``; the file is replaced
+    (atomically) only when something changed. Returns what each rewrite changed."""
+    import onnx
+
+    path = Path(path)
+    model = onnx.load(str(path))
+    changes = rewrite(model)
+    if any(changes.values()):
+        staged = path.with_name(f".{path.name}.{os.getpid()}.rewrite")
+        try:
+            onnx.save(model, str(staged))
+            staged.replace(path)
+        finally:
+            if staged.exists():
+                staged.unlink()
+    return changes

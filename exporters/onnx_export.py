@@ -146,11 +146,9 @@ def stamp_metadata(path: str | Path, spec: ModelSpec, **info: str) -> Path:
 # ------------------------------------------------------------------ checking
 def astronaut_crop(size: int = 64, top: int = 120, left: int = 180) -> torch.Tensor:
     """A real ``(1, 3, size, size)`` crop of the bundled astronaut photo in [0, 1] (a face region)."""
-    from .calib import PHOTOS_DIR
+    from .calib import bundled_photo
 
-    from enhance import io
-
-    img = io.read_image(PHOTOS_DIR / "astronaut.jpg").pixels[top : top + size, left : left + size]
+    img = bundled_photo("astronaut")[top : top + size, left : left + size]
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from enhance.spec import ModelSpec
 
 from .calib import tile_pairs
-from .graph_opt import optimize, shape_skips_dequantize
+from .graph_opt import rewrite_file, shape_skips_dequantize
 from .onnx_export import INPUT_NAME, ExportError
 
 
@@ -105,7 +105,7 @@ def quantize_int8(
             # ORT's symbolic shape inference does not finish on these dynamic graphs and then litters
             # the working directory (sym_shape_infer_temp.onnx + a .data file); ONNX's own suffices.
             quant_pre_process(str(onnx_path), str(prep), skip_symbolic_shape=True)
-            _optimize_file(prep)  # a file exported by an older version may still hold slow PRelus
+            rewrite_file(prep)  # a file exported by an older version may still hold slow PRelus
             quantize_static(
                 str(prep),
                 str(staged),
@@ -118,7 +118,7 @@ def quantize_int8(
                 calibration_providers=["CPUExecutionProvider"],
                 extra_options={"CalibTensorRangeSymmetric": False},
             )
-            _after_quantization(staged)
+            rewrite_file(staged, lambda m: {"shape": shape_skips_dequantize(m)})
             staged.replace(out_path)
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -127,22 +127,6 @@ def quantize_int8(
             if staged.exists():
                 staged.unlink()
     return out_path
-
-
-def _optimize_file(path: Path) -> None:
-    import onnx
-
-    model = onnx.load(str(path))
-    if any(optimize(model).values()):
-        onnx.save(model, str(path))
-
-
-def _after_quantization(path: Path) -> None:
-    import onnx
-
-    model = onnx.load(str(path))
-    if shape_skips_dequantize(model):
-        onnx.save(model, str(path))
 
 
 def convert_fp16(onnx_path: str | Path, out_path: str | Path) -> Path:
