@@ -2,7 +2,7 @@
 
     python benchmarks/inpaint.py [--data ../shared/data] [--sets Kodak24 CBSD68] [--limit N]
                                  [--kinds strokes boxes scratches] [--html out/inpaint]
-                                 [--write-manifest] [--save results/inpaint.md]
+                                 [--upscale F] [--write-manifest] [--save results/inpaint.md]
 
 Protocol: clean images from ``bench/denoise/<set>/``; for image ``index`` and mask kind ``k`` (0, 1,
 2 for strokes, boxes, scratches) the mask is
@@ -10,6 +10,11 @@ Protocol: clean images from ``bench/denoise/<set>/``; for image ``index`` and ma
 ``enhance.training.masks`` (1 = hole): the same masks on every run. Every method keeps the known
 pixels. Outputs rounded to uint8. Reported: RGB PSNR and SSIM of the whole image, and inside the
 hole the mean absolute error (0-255) and PSNR, plus the hole's share of the image and s/MP.
+
+``--upscale F`` tests large images with large holes: each image is first enlarged F times (bicubic)
+and its mask drawn at the original size is enlarged with it (nearest), so the holes are F times
+deeper than the network's training holes; it adds a row for our model in one pass (no coarse-to-fine
+filling, ``enhance.holes``).
 """
 
 from __future__ import annotations
@@ -59,12 +64,15 @@ def mask_for(index: int, kind: str, h: int, w: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- methods
-def ours(tile: int | str = 0, weights: Path | None = None) -> InpaintFn:
+def ours(tile: int | str = 0, weights: Path | None = None, ensemble: int = 1, one_pass: bool = False) -> InpaintFn:
     """Our ``inpaint`` model on the CPU (it keeps the known pixels itself); ``weights``: a candidate
-    weight file (e.g. a training checkpoint) instead of the shipped one."""
+    weight file (e.g. a training checkpoint) instead of the shipped one; ``ensemble``: self-ensemble size;
+    ``one_pass``: no coarse-to-fine filling of deep holes."""
     from enhance.engine import Enhancer
 
-    enh = Enhancer(common.model_spec("inpaint", weights), device="cpu", tile=tile)
+    enh = Enhancer(common.model_spec("inpaint", weights), device="cpu", tile=tile, ensemble=ensemble)
+    if one_pass:
+        enh.hole_reach = None
 
     def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return metrics.to_uint8(enh.enhance_rgb(common.to_float(img), mask=mask.astype(np.float32)))
@@ -86,17 +94,28 @@ def opencv(flag_name: str, radius: int = 5) -> InpaintFn:
 
 
 # ---------------------------------------------------------------------------------------- evaluation
+def enlarge(clean: np.ndarray, mask: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """``clean`` enlarged ``factor`` times (bicubic) and ``mask`` with it (nearest): holes ``factor`` x deeper."""
+    import cv2
+
+    if factor == 1:
+        return clean, mask
+    size = (clean.shape[1] * factor, clean.shape[0] * factor)
+    return (cv2.resize(clean, size, interpolation=cv2.INTER_CUBIC),
+            cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST))
+
+
 def evaluate(
-    methods: dict[str, InpaintFn], files: list[Path], kinds: list[str], keep: int = 0
+    methods: dict[str, InpaintFn], files: list[Path], kinds: list[str], keep: int = 0, upscale: int = 1
 ) -> tuple[dict[tuple[str, str], Score], list[tuple[str, str, np.ndarray, np.ndarray, dict[str, np.ndarray]]]]:
     """Scores per (kind, method); plus (image, kind, clean, mask, outputs) of the first ``keep`` images."""
     scores: dict[tuple[str, str], Score] = {}
     examples = []
     for index, path in enumerate(files):
-        clean = common.load_rgb(path)
-        h, w = clean.shape[:2]
+        original = common.load_rgb(path)
+        h, w = original.shape[:2]
         for kind in kinds:
-            mask = mask_for(index, kind, h, w)
+            clean, mask = enlarge(original, mask_for(index, kind, h, w), upscale)
             outs = {}
             for name, fn in methods.items():
                 t0 = time.perf_counter()
@@ -109,7 +128,7 @@ def evaluate(
                 sc.hole_psnr.append(metrics.masked_psnr(out, clean, mask))
                 sc.hole_frac.append(float(mask.mean()))
                 sc.seconds += sec
-                sc.megapixels += h * w / 1e6
+                sc.megapixels += clean.shape[0] * clean.shape[1] / 1e6
                 outs[name] = out
             if index < keep:
                 examples.append((path.stem, kind, clean, mask, outs))
@@ -164,10 +183,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tile", default="0", help="our model's tile size in input px (0 = whole image, the default; 'auto')")
     p.add_argument("--weights", type=Path, default=None,
                    help="also evaluate this weight file (e.g. runs/x/best_pretrain.safetensors), next to the shipped one")
+    p.add_argument("--ensemble", type=int, default=0, choices=(0, 2, 4, 8),
+                   help="also run ours with this self-ensemble (flips/rotations averaged)")
+    p.add_argument("--upscale", type=int, default=1,
+                   help="enlarge images and masks this many times (large holes); adds a one-pass row for ours")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
     args = p.parse_args(argv)
-    if args.write_manifest and args.limit is not None:
-        p.error("--write-manifest needs the full sets (drop --limit)")
+    if args.upscale < 1:
+        p.error("--upscale must be 1 or more")
+    if args.write_manifest and (args.limit is not None or args.upscale != 1):
+        p.error("--write-manifest needs the full sets at their own size (drop --limit and --upscale)")
     if args.write_manifest and args.weights is not None:
         p.error("--write-manifest and --weights do not mix (release the candidate first)")
     return args
@@ -189,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         rep(f"Candidate: the weights in `{args.weights}`, next to the shipped model.")
         rep()
         methods[f"**inpaint** candidate (`{args.weights.name}`)"] = ours(tile, args.weights)
+    if args.upscale > 1:
+        methods["**inpaint** one pass (no coarse-to-fine)"] = ours(tile, args.weights, one_pass=True)
+    if args.ensemble:
+        methods[f"**inpaint** x{args.ensemble} ensemble (`--ensemble {args.ensemble}`)"] = ours(tile, ensemble=args.ensemble)
     methods |= {
         "OpenCV Telea (r=5)": opencv("INPAINT_TELEA"),
         "OpenCV Navier-Stokes (r=5)": opencv("INPAINT_NS"),
@@ -199,9 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         files = common.list_images(args.data / "bench" / "denoise" / set_name, args.limit)
         keep = args.html_count if args.html is not None else 0
-        scores, examples = evaluate(methods, files, args.kinds, keep)
+        scores, examples = evaluate(methods, files, args.kinds, keep, args.upscale)
         all_examples += examples
-        rep(f"### {set_name} ({len(files)} images x {len(args.kinds)} masks)")
+        enlarged = f", enlarged {args.upscale}x" if args.upscale > 1 else ""
+        rep(f"### {set_name} ({len(files)} images{enlarged} x {len(args.kinds)} masks)")
         rep()
         rep(table(scores))
         rep()

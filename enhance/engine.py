@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from enhance import holes
 from enhance.errors import EnhanceError, InvalidInputError
 from enhance.spec import ModelSpec
 from enhance.tiling import run_tiled
@@ -98,7 +99,12 @@ class Enhancer:
     ``ensemble`` > 1 is self-ensembling: the image is also run flipped and rotated (2, 4 or 8 of
     the 8 such views), each result is turned back, and the results are averaged. It costs that
     many times the time and gains about 0.1 dB on the denoiser (``benchmarks/denoise.py``).
+
+    Inpainting models fill holes deeper than ``hole_reach`` px coarse to fine (:mod:`enhance.holes`);
+    ``None`` runs one pass whatever the hole.
     """
+
+    hole_reach: int | None = holes.REACH
 
     def __init__(
         self,
@@ -274,14 +280,8 @@ class Enhancer:
             raise InvalidInputError(f"expected an (H, W, 1|3) array, got shape {rgb.shape}")
         channels = rgb.shape[2]
         img = np.repeat(rgb, 3, axis=2) if channels == 1 else rgb
-        x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
         cond = self.spec.condition
-        hole: torch.Tensor | None = None
-        if cond == "sigma":
-            level = estimate_noise_sigma(img) * strength if sigma is None else float(sigma)
-            level = float(np.clip(level, 0.0, 75.0))
-            x = torch.cat([x, torch.full_like(x[:, :1], level / 255.0)], 1)
-        elif cond == "mask":
+        if cond == "mask":
             if mask is None:
                 raise InvalidInputError(f"model {self.spec.name} needs a mask (white = area to fill)")
             if mask.shape[:2] != rgb.shape[:2]:
@@ -289,15 +289,34 @@ class Enhancer:
                     f"mask size {mask.shape[1]}x{mask.shape[0]} does not match image size {rgb.shape[1]}x{rgb.shape[0]}"
                 )
             m = mask if mask.ndim == 2 else mask.max(axis=2)
-            hole = torch.from_numpy((m > 0.5).astype(np.float32))[None, None]
-            x = torch.cat([x * (1 - hole), hole], 1)
-        out = self.run_tensor(x, progress, precise=precise and self._ensure_fp32_net())
-        if hole is not None:
-            out = out * hole + x[:, :3] * (1 - hole)
-        arr = out[0].permute(1, 2, 0).numpy()
+            hole = m > 0.5
+            if hole.all():
+                raise InvalidInputError("the mask covers the whole image: no pixels are left to fill the hole from")
+            arr = self._inpaint(img, hole, progress, precise)
+        else:
+            x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
+            if cond == "sigma":
+                level = estimate_noise_sigma(img) * strength if sigma is None else float(sigma)
+                level = float(np.clip(level, 0.0, 75.0))
+                x = torch.cat([x, torch.full_like(x[:, :1], level / 255.0)], 1)
+            out = self.run_tensor(x, progress, precise=precise and self._ensure_fp32_net())
+            arr = out[0].permute(1, 2, 0).numpy()
         if channels == 1:
             arr = arr.mean(axis=2, keepdims=True)
         return np.ascontiguousarray(arr, dtype=np.float32)
+
+    def _inpaint(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
+        """Fill ``hole`` (bool ``(H, W)``) in ``img`` (``(H, W, 3)``), coarse to fine for deep holes
+        (:mod:`enhance.holes`); known pixels are kept exactly. Progress is reported for the full-size pass."""
+        precise = precise and self._ensure_fp32_net()
+
+        def fill(rgb: np.ndarray, h: np.ndarray, final: bool) -> np.ndarray:
+            x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+            t = torch.from_numpy(h.astype(np.float32))[None, None]
+            out = self.run_tensor(torch.cat([x * (1 - t), t], 1), progress if final else None, precise=precise)
+            return (out * t + x * (1 - t))[0].permute(1, 2, 0).numpy()
+
+        return holes.fill_coarse_to_fine(fill, img, hole, self.hole_reach)
 
     def upscale_alpha(self, alpha: np.ndarray) -> np.ndarray:
         """Resize an ``(H, W)`` alpha plane by the model's scale (bicubic, clamped)."""

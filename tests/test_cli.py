@@ -195,12 +195,22 @@ def test_inpaint_with_mask(write_png, tmp_path: Path) -> None:
 def test_inpaint_mask_folder(write_png, tmp_path: Path) -> None:
     write_png("imgs/a.png", smooth_rgb(12, 12))
     write_png("imgs/b.png", smooth_rgb(12, 12, 1))
-    write_png("masks/a.png", np.full((12, 12), 255, np.uint8))
+    mask = np.zeros((12, 12), np.uint8)
+    mask[3:8, 4:9] = 255
+    write_png("masks/a.png", mask)
     code, out = run("inpaint", tmp_path / "imgs", "--mask", tmp_path / "masks")
     assert code == 1
     assert (tmp_path / "imgs" / "a_inpainted.png").exists()
     assert "no mask with this name" in out
     assert run("inpaint", tmp_path / "imgs")[0] == 2  # --mask is required
+
+
+def test_inpaint_refuses_an_all_white_mask(write_png, tmp_path: Path) -> None:
+    src = write_png("a.png", smooth_rgb(12, 12))
+    write_png("m.png", np.full((12, 12), 255, np.uint8))
+    code, out = run("inpaint", src, "--mask", tmp_path / "m.png")
+    assert code == 1 and "a.png" in out and "covers the whole image" in out
+    assert not (tmp_path / "a_inpainted.png").exists()
 
 
 def test_unknown_model_is_one_line(write_png) -> None:

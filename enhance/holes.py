@@ -1,0 +1,65 @@
+"""Coarse-to-fine filling of holes too large for one pass of the inpainting network.
+
+The network learned to fill holes whose pixels lie within a few dozen pixels of known ones (its
+training holes were drawn on 256 px crops). Far inside a larger hole it sees nothing but the zeroed
+hole and writes a flat, wrong colour: on Kodak24 upscaled 4x with proportional boxes (a 3072 px
+photo with a ~500 px hole), hole PSNR was 13.4 dB in one pass, against 18.1 for OpenCV's
+Navier-Stokes.
+
+So, when some hole pixel is farther than ``reach`` from every known pixel, the image and hole are
+halved (recursively) and filled there first; the upsampled coarse result then stands in for the
+hole's deep interior (pixels farther than ``reach`` from the known image), and the network at full
+size fills only the band between the known pixels and that interior. The same 4x case: 18.9 dB.
+At the benchmark's own size (holes up to ~90 px from their edge) it changes nothing measurable
+(Kodak24, 8 images: boxes -0.02 dB, strokes -0.02 dB, scratches untouched), so ``REACH`` = 32 px.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+#: hole pixels farther than this (px) from known ones are first filled at half size
+REACH = 32
+#: no halving below this side (px): the network still needs some context
+MIN_SIDE = 64
+
+#: ``fill(rgb, hole, final)``: float32 ``(H, W, 3)`` and bool ``(H, W)`` -> float32 ``(H, W, 3)`` with
+#: the hole filled and the known pixels kept; ``final`` is True for the full-size pass only
+FillFn = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
+
+
+def hole_depth(hole: np.ndarray) -> float:
+    """How far (px, Euclidean) the hole pixel deepest inside the hole is from the nearest known pixel."""
+    if not hole.any():
+        return 0.0
+    return float(distance_to_known(hole).max())
+
+
+def distance_to_known(hole: np.ndarray) -> np.ndarray:
+    """Per pixel, the distance (px) to the nearest known (not hole) pixel; 0 on known pixels."""
+    return cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def fill_coarse_to_fine(
+    fill: FillFn, rgb: np.ndarray, hole: np.ndarray, reach: int | None = REACH, *, _final: bool = True
+) -> np.ndarray:
+    """Fill ``hole`` (bool ``(H, W)``, True = fill) in ``rgb`` (float32 ``(H, W, 3)``) with ``fill``,
+    first at half size where the hole is deeper than ``reach`` (None: always one pass)."""
+    h, w = hole.shape
+    if reach is None or min(h, w) < 2 * MIN_SIDE:
+        return fill(rgb, hole, _final)
+    dist = distance_to_known(hole)
+    if dist.max() <= reach:
+        return fill(rgb, hole, _final)
+    half = ((w + 1) // 2, (h + 1) // 2)
+    small = cv2.resize(rgb, half, interpolation=cv2.INTER_AREA)
+    # a half-size pixel is a hole if any of its full-size pixels is: known pixels stay truly known
+    small_hole = cv2.resize(hole.astype(np.float32), half, interpolation=cv2.INTER_AREA) > 0
+    coarse_small = fill_coarse_to_fine(fill, small, small_hole, reach, _final=False)
+    coarse = np.clip(cv2.resize(coarse_small, (w, h), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+    interior = dist > reach
+    guided = np.where(interior[:, :, None], coarse, rgb).astype(np.float32)
+    return fill(guided, hole & ~interior, _final)
