@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         rep()
         methods[f"**inpaint** candidate (`{args.weights.name}`)"] = ours(tile, args.weights)
     if args.upscale > 1:
-        methods["**inpaint** one pass (no coarse-to-fine)"] = ours(tile, args.weights, one_pass=True)
+        methods["**inpaint** one pass (no coarse-to-fine)"] = ours(tile, one_pass=True)
     if args.ensemble:
         methods[f"**inpaint** x{args.ensemble} ensemble (`--ensemble {args.ensemble}`)"] = ours(tile, ensemble=args.ensemble)
     methods |= {
