@@ -212,11 +212,21 @@ def rewrite_file(path: str | Path, rewrite: Callable[[onnx.ModelProto], dict[str
     model = onnx.load(str(path))
     changes = rewrite(model)
     if any(changes.values()):
-        staged = path.with_name(f".{path.name}.{os.getpid()}.rewrite")
-        try:
-            onnx.save(model, str(staged))
-            staged.replace(path)
-        finally:
-            if staged.exists():
-                staged.unlink()
+        save_atomic(model, path)
     return changes
+
+
+def save_atomic(model: onnx.ModelProto, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` through a temporary file in the same folder and a rename, so
+    ``path`` is never left half-written; the temporary file is removed if saving fails."""
+    import onnx
+
+    path = Path(path)
+    staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        onnx.save(model, str(staged))
+        staged.replace(path)
+    finally:
+        if staged.exists():
+            staged.unlink()
+    return path

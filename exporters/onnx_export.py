@@ -19,7 +19,7 @@ from torch import nn
 from enhance.errors import EnhanceError
 from enhance.spec import ModelSpec
 
-from .graph_opt import optimize
+from .graph_opt import optimize, save_atomic
 
 DEFAULT_OPSET = 17
 INPUT_NAME = "input"
@@ -133,14 +133,7 @@ def stamp_metadata(path: str | Path, spec: ModelSpec, **info: str) -> Path:
     model.metadata_props.extend(kept)
     for key, value in props.items():
         model.metadata_props.add(key=key, value=value)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        onnx.save(model, str(tmp))
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return save_atomic(model, path)
 
 
 # ------------------------------------------------------------------ checking

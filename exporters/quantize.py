@@ -23,7 +23,7 @@ import numpy as np
 from enhance.spec import ModelSpec
 
 from .calib import tile_pairs
-from .graph_opt import rewrite_file, shape_skips_dequantize
+from .graph_opt import rewrite_file, save_atomic, shape_skips_dequantize
 from .onnx_export import INPUT_NAME, ExportError
 
 
@@ -145,7 +145,4 @@ def convert_fp16(onnx_path: str | Path, out_path: str | Path) -> Path:
         raise ExportError(f"{out_path}: fp16 conversion failed ({first})") from exc
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    staged = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    onnx.save(half, str(staged))
-    staged.replace(out_path)
-    return out_path
+    return save_atomic(half, out_path)
