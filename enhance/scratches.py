@@ -8,7 +8,8 @@ be explained by looking at those numbers (:func:`defect_components` returns them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 import cv2
@@ -39,6 +40,25 @@ MAX_LINES = 3
 MIN_LENGTH = 8
 MIN_LENGTH_FRACTION = 0.25
 LINE_COVER = 0.9
+#: Pieces of one scratch (broken where it crosses a background as bright or as dark as itself) are
+#: joined when their ends are at most ``JOIN_GAP`` x ``mw`` px apart and their directions, and the
+#: direction of the gap between them, differ by at most ``JOIN_ANGLE`` degrees.
+JOIN_GAP = 5.0
+JOIN_ANGLE = 30.0
+#: Scratches are found on the *line response*: the mean luminance along a short segment
+#: (``LINE_LENGTH`` x ``mw`` px, ``LINE_ANGLES`` directions) minus the brighter (for a dark line: the
+#: darker) of the two parallel segments ``mw + 1`` px to either side. Averaged along the line, a thin
+#: scratch stands out of grain and noise far better than any one of its pixels, and the two sides
+#: cancel the picture's own step edges.
+LINE_LENGTH = 5
+LINE_ANGLES = 12
+#: A scratch crosses one background, so both sides look alike; an outline (line art, the rim of an
+#: object) separates two different ones. The response loses this many times the sides' difference.
+LINE_BALANCE = 2.5
+#: The line threshold: this many times the local median line response (over ``LINE_WINDOW`` x ``mw``
+#: px: grain, noise and texture all raise it), and never below ``MIN_CONTRAST``.
+LINE_TEXTURE_FACTOR = 4.0
+LINE_WINDOW = 16
 
 
 @dataclass(frozen=True)
@@ -156,12 +176,132 @@ def _few_lines(sub: np.ndarray, mw: int, min_len: int) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """A straight, thin, strong-enough component rejected only for being short: a scratch fragment."""
+
+    index: int  # into the component list
+    centre: np.ndarray  # (x, y)
+    direction: np.ndarray  # unit (x, y)
+    ends: tuple[np.ndarray, np.ndarray]
+    length: float
+
+
+def _piece(index: int, pts: np.ndarray, length: float) -> _Piece:
+    centre = pts.mean(axis=0)
+    _, _, vt = np.linalg.svd(pts - centre, full_matrices=False)
+    u = vt[0] / np.linalg.norm(vt[0])
+    t = (pts - centre) @ u
+    return _Piece(index, centre, u, (centre + u * t.min(), centre + u * t.max()), length)
+
+
+def _joinable(a: _Piece, b: _Piece, gap: float, cos_max: float) -> bool:
+    """Ends within ``gap``, parallel within the angle, and the gap itself along that direction."""
+    dists = [(float(np.linalg.norm(ea - eb)), ea, eb) for ea in a.ends for eb in b.ends]
+    d, ea, eb = min(dists, key=lambda x: x[0])
+    if d > gap or abs(float(a.direction @ b.direction)) < cos_max:
+        return False
+    if d <= 2.0:  # touching: the direction of a 1-2 px gap means nothing
+        return True
+    v = (eb - ea) / d
+    return abs(float(v @ a.direction)) >= cos_max and abs(float(v @ b.direction)) >= cos_max
+
+
+def _join_pieces(pieces: list[_Piece], mw: int, min_len: int) -> list[list[_Piece]]:
+    """Chains of pieces (union-find over joinable pairs) whose summed length reaches ``min_len``
+    (a single bent piece that long is a chain of one)."""
+    parent = list(range(len(pieces)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    gap, cos_max = JOIN_GAP * mw, float(np.cos(np.radians(JOIN_ANGLE)))
+    for i, a in enumerate(pieces):
+        for j in range(i + 1, len(pieces)):
+            b = pieces[j]
+            if np.linalg.norm(a.centre - b.centre) > (a.length + b.length) / 2 + gap:
+                continue
+            if _joinable(a, b, gap, cos_max):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[_Piece]] = {}
+    for i, p in enumerate(pieces):
+        groups.setdefault(root(i), []).append(p)
+    return [g for g in groups.values() if sum(p.length for p in g) >= min_len]
+
+
+@lru_cache(maxsize=8)
+def _line_kernels(length: int, offset: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+    """Per direction: normalised kernels of the centre segment and of the two parallel ones at
+    ``+offset`` and ``-offset`` px (drawn anti-aliased at 4x and averaged down)."""
+    k = length + 2 * offset + 3
+    k += 1 - k % 2
+    c = (k - 1) / 2
+    kernels = []
+    for a in range(LINE_ANGLES):
+        th = np.pi * a / LINE_ANGLES
+        u = np.array([np.cos(th), np.sin(th)])
+        nrm = np.array([-u[1], u[0]])
+        trio = []
+        for off in (0, offset, -offset):
+            big = np.zeros((4 * k, 4 * k), np.float32)
+            ends = [(np.array([c, c]) + nrm * off + u * t * (length - 1) / 2) * 4 + 1.5 for t in (-1, 1)]
+            p0, p1 = ((int(round(e[0])), int(round(e[1]))) for e in ends)
+            cv2.line(big, p0, p1, 1.0, 3)
+            small = cv2.resize(big, (k, k), interpolation=cv2.INTER_AREA)
+            trio.append(small / small.sum())
+        kernels.append((trio[0], trio[1], trio[2]))
+    return tuple(kernels)
+
+
+def _line_maps(lum: np.ndarray, mw: int, sensitivity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel signed line response (> 0 bright, < 0 dark line) and its threshold (``LINE_LENGTH``)."""
+    bright = np.full(lum.shape, -1.0, np.float32)
+    dark = np.full(lum.shape, -1.0, np.float32)
+    for centre, side_a, side_b in _line_kernels(LINE_LENGTH * mw, mw + 1):
+        m0 = cv2.filter2D(lum, -1, centre, borderType=cv2.BORDER_REFLECT)
+        ma = cv2.filter2D(lum, -1, side_a, borderType=cv2.BORDER_REFLECT)
+        mb = cv2.filter2D(lum, -1, side_b, borderType=cv2.BORDER_REFLECT)
+        sides = 0.5 * (ma + mb)
+        unbalanced = LINE_BALANCE * np.abs(ma - mb)
+        np.maximum(bright, m0 - sides - unbalanced, out=bright)
+        np.maximum(dark, sides - m0 - unbalanced, out=dark)
+    bright = np.clip(bright, 0.0, 1.0)
+    dark = np.clip(dark, 0.0, 1.0)
+    win = 2 * (LINE_WINDOW * mw // 2) + 1
+    level = np.round(np.maximum(bright, dark) * 255).astype(np.uint8)
+    local = cv2.medianBlur(level, win).astype(np.float32) / 255.0
+    threshold = np.maximum(LINE_TEXTURE_FACTOR * local, MIN_CONTRAST) / max(sensitivity, 1e-6)
+    signed = np.where(bright >= dark, bright, -dark)
+    return signed.astype(np.float32), threshold.astype(np.float32)
+
+
+def _candidates(signed: np.ndarray, threshold: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hysteresis components, bright and dark apart: pixels above half the threshold connected to
+    one above it. Returns ``(labels, stats, has_strong, strong)``; ``stats`` as from
+    ``cv2.connectedComponentsWithStats``, ``has_strong[i]``: component ``i`` has a pixel above it."""
+    strong = np.abs(signed) >= threshold
+    weak_b = signed >= 0.5 * threshold
+    weak_d = -signed >= 0.5 * threshold
+    nb, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(weak_b.astype(np.uint8), connectivity=8)
+    nd, lab_d, stats_d, _ = cv2.connectedComponentsWithStats(weak_d.astype(np.uint8), connectivity=8)
+    labels = np.where(weak_d, lab_d + nb - 1, lab_b).astype(np.int32)
+    stats = np.concatenate([stats_b, stats_d[1:]], 0)
+    has_strong = np.zeros(nb + nd - 1, bool)
+    has_strong[np.unique(labels[strong])] = True
+    has_strong[0] = False
+    return labels, stats, has_strong, strong
+
+
 def defect_components(
     rgb: np.ndarray, sensitivity: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, list[Component]]:
     """Candidate defects with their measurements: ``(labels, contrast, components)``.
 
-    ``labels`` is the ``(H, W)`` int32 label image (label ``i + 1`` is ``components[i]``). Used by
+    ``labels`` is the ``(H, W)`` int32 label image (label ``i + 1`` is ``components[i]``);
+    ``contrast`` the larger of the per-pixel contrast and the line response. Used by
     :func:`detect_defects`; useful on its own to see why something was (not) detected.
     """
     if sensitivity <= 0:
@@ -171,65 +311,67 @@ def defect_components(
     if min(h, w) < 8:
         return np.zeros((h, w), np.int32), np.zeros((h, w), np.float32), []
     mw = _max_width(h, w)
-    signed, threshold = _contrast_maps(lum, mw, sensitivity)
-    contrast = np.abs(signed)
-    strong = contrast >= threshold
-    # hysteresis: a defect's full extent (and whatever it touches), bright and dark apart
-    weak_b = signed >= 0.5 * threshold
-    weak_d = -signed >= 0.5 * threshold
-    weak = weak_b | weak_d
-    nb, lab_b, stats_b, _ = cv2.connectedComponentsWithStats(weak_b.astype(np.uint8), connectivity=8)
-    nd, lab_d, stats_d, _ = cv2.connectedComponentsWithStats(weak_d.astype(np.uint8), connectivity=8)
-    labels = np.where(weak_d, lab_d + nb - 1, lab_b).astype(np.int32)
-    stats = np.concatenate([stats_b, stats_d[1:]], 0)
-    n = nb + nd - 1
-    has_strong = np.zeros(n, bool)
-    has_strong[np.unique(labels[strong])] = True
-    dist = cv2.distanceTransform(strong.astype(np.uint8), cv2.DIST_L2, 3)
     min_len = max(MIN_LENGTH * mw, round(MIN_LENGTH_FRACTION * min(h, w) / sensitivity))
     dust_side = 2 * mw + 1
     dust_area = dust_side * dust_side
     comps: list[Component] = []
+    pieces: list[_Piece] = []
     out = np.zeros((h, w), np.int32)
-    for i in range(1, n):
-        if not has_strong[i]:
-            continue
-        x, y, bw, bh, area = (int(v) for v in stats[i])
-        if area < 2:
-            continue
-        sub = labels[y : y + bh, x : x + bw] == i
-        peak = float(contrast[y : y + bh, x : x + bw][sub].max())
-        thr = float(np.median(threshold[y : y + bh, x : x + bw][sub]))
-        # thickness of the core (above the full threshold), ignoring the few widest pixels
-        # (where scratches cross)
-        thick = 2.0 * float(np.percentile(dist[y : y + bh, x : x + bw][sub], 95))
-        ys, xs = np.nonzero(sub)
-        pts = np.stack([xs, ys], 1).astype(np.float32)
-        (_, _), (rw, rh), _ = cv2.minAreaRect(pts)
-        length, width = max(rw, rh) + 1.0, min(rw, rh) + 1.0
-        kind: Kind | None = None
-        reason = ""
-        if bw <= dust_side and bh <= dust_side and area <= dust_area:
-            if area < 3:
-                reason = "too small"
-            elif peak < DUST_FACTOR * thr:
-                reason = "speck too faint"
+    pixel_maps = _contrast_maps(lum, mw, sensitivity)
+    line_maps = _line_maps(lum, mw, sensitivity)
+    # dust is judged on the per-pixel contrast, scratches on the line response
+    for dust_pass, (signed, threshold) in ((True, pixel_maps), (False, line_maps)):
+        labels, stats, has_strong, strong = _candidates(signed, threshold)
+        contrast = np.abs(signed)
+        dist = cv2.distanceTransform(strong.astype(np.uint8), cv2.DIST_L2, 3)
+        for i in np.flatnonzero(has_strong).tolist():
+            x, y, bw, bh, area = (int(v) for v in stats[i])
+            if area < 2 or (bw <= dust_side and bh <= dust_side and area <= dust_area) != dust_pass:
+                continue
+            sub = labels[y : y + bh, x : x + bw] == i
+            peak = float(contrast[y : y + bh, x : x + bw][sub].max())
+            thr = float(np.median(threshold[y : y + bh, x : x + bw][sub]))
+            # thickness of the core (above the full threshold), ignoring the few widest pixels
+            # (where scratches cross)
+            thick = 2.0 * float(np.percentile(dist[y : y + bh, x : x + bw][sub], 95))
+            ys, xs = np.nonzero(sub)
+            pts = np.stack([xs + x, ys + y], 1).astype(np.float32)
+            (_, _), (rw, rh), _ = cv2.minAreaRect(pts)
+            length, width = max(rw, rh) + 1.0, min(rw, rh) + 1.0
+            kind: Kind | None = None
+            reason = ""
+            if dust_pass:
+                if area < 3:
+                    reason = "too small"
+                elif peak < DUST_FACTOR * thr:
+                    reason = "speck too faint"
+                else:
+                    kind = "dust"
+            elif thick > mw + 2.0:
+                reason = "too thick"
+            elif peak < SCRATCH_FACTOR * thr:
+                reason = "line too faint"
             else:
-                kind = "dust"
-        elif thick > mw + 2.0:
-            reason = "too thick"
-        elif length < min_len:
-            reason = "too short"
-        elif peak < SCRATCH_FACTOR * thr:
-            reason = "line too faint"
-        elif length / width >= MIN_ELONGATION and area / (length * width) >= MIN_FILL:
-            kind = "scratch"
-        elif _few_lines(sub & strong[y : y + bh, x : x + bw], mw, min_len):
-            kind = "scratch"  # crossing scratches
-        else:
-            reason = "not one straight line, nor a few crossing ones"
-        comps.append(Component(kind, area, length, width, thick, peak, (x, y, bw, bh), reason))
-        out[y : y + bh, x : x + bw][sub] = len(comps)
+                core = sub & strong[y : y + bh, x : x + bw]
+                straight = length / width >= MIN_ELONGATION and area / (length * width) >= MIN_FILL
+                if length >= min_len and straight:
+                    kind = "scratch"
+                elif length >= min_len and _few_lines(core, mw, min_len):
+                    kind = "scratch"  # crossing scratches
+                elif length >= 2 * mw and (straight or _few_lines(core, mw, max(MIN_LENGTH * mw, min_len // 3))):
+                    # a straight or gently bent run: part of a scratch if it joins others (below)
+                    reason = "too short" if length < min_len else "bent"
+                    pieces.append(_piece(len(comps), pts, length))
+                else:
+                    reason = "too short" if length < min_len else "not one straight line, nor a few crossing ones"
+            comps.append(Component(kind, area, length, width, thick, peak, (x, y, bw, bh), reason))
+            out[y : y + bh, x : x + bw][sub] = len(comps)
+    for chain in _join_pieces(pieces, mw, min_len):
+        total = sum(p.length for p in chain)
+        for p in chain:
+            comps[p.index] = replace(comps[p.index], kind="scratch",
+                                     reason=f"piece of a {total:.0f} px scratch in {len(chain)} pieces")
+    contrast = np.maximum(np.abs(pixel_maps[0]), np.abs(line_maps[0]))
     return out, contrast, comps
 
 

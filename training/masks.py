@@ -44,8 +44,11 @@ def boxes(rng: np.random.Generator, h: int, w: int, max_boxes: int = 2) -> np.nd
     return m
 
 
-def scratches(rng: np.random.Generator, h: int, w: int, max_lines: int = 6) -> np.ndarray:
-    """Thin (1-4 px) long curved scratches and cracks, as on old prints, plus a few dust specks."""
+def scratches(
+    rng: np.random.Generator, h: int, w: int, max_lines: int = 6, max_width: int = 4, max_radius: int = 3
+) -> np.ndarray:
+    """Thin (1 to ``max_width`` px) long curved scratches and cracks, as on old prints, plus a few
+    dust specks (radius 1 to ``max_radius`` px)."""
     import cv2
 
     m = np.zeros((h, w), np.uint8)
@@ -59,9 +62,9 @@ def scratches(rng: np.random.Generator, h: int, w: int, max_lines: int = 6) -> n
             step = rng.uniform(max(h, w) / 20, max(h, w) / 6)
             x, y = x + step * np.cos(angle), y + step * np.sin(angle)
         pts.append((int(x), int(y)))
-        cv2.polylines(m, [np.array(pts, np.int32)], False, 1, int(rng.integers(1, 5)))
+        cv2.polylines(m, [np.array(pts, np.int32)], False, 1, int(rng.integers(1, max_width + 1)))
     for _ in range(int(rng.integers(0, 12))):
-        cv2.circle(m, (int(rng.integers(0, w)), int(rng.integers(0, h))), int(rng.integers(1, 4)), 1, -1)
+        cv2.circle(m, (int(rng.integers(0, w)), int(rng.integers(0, h))), int(rng.integers(1, max_radius + 1)), 1, -1)
     return m
 
 
