@@ -28,7 +28,7 @@ EDGE_FACTOR = 3.0
 #: Dust must be this much stronger than the threshold (isolated specks look like noise or texture;
 #: tuned on real photos: eye highlights, teeth, snowflakes and line-art dots reach 1.6-2.8).
 DUST_FACTOR = 3.0
-#: Scratches must be this much stronger than the threshold (hair strands, twigs reach 1-2.6).
+#: A scratch's line response must be this much above its threshold (see ``LINE_LENGTH``).
 SCRATCH_FACTOR = 2.0
 #: Scratches: at least this many times longer than wide, and filling this much of their rectangle.
 MIN_ELONGATION = 5.0
@@ -381,35 +381,46 @@ def detect_defects(rgb: np.ndarray, sensitivity: float = 1.0) -> np.ndarray:
     Method (all on the luminance, sizes relative to the widest defect looked for, ``mw`` = 3 px up
     to ~1200 px images, more for larger scans):
 
-    1. **Contrast**: white top-hat (bright structures) and black-hat (dark structures) with an
-       elliptic structuring element ``2*mw+1`` wide, each limited by the difference to a median
-       filter of the same size. Flat areas and straight edges give ~0; thin lines and specks give
-       their contrast to the surrounding background.
-    2. **Threshold**: ``K_SIGMA`` x the noise sigma, estimated robustly (1.4826 x median absolute
-       deviation of the residual to a 3x3 median), taking the larger of the global level and the
-       local one (median over a window of ~10 defect widths), so textured areas (hair, fur,
-       foliage) need far more contrast than smooth sky or skin. Never below ``MIN_CONTRAST``.
-       ``sensitivity`` divides the threshold and the length a scratch must have as a fraction of
-       the picture (2 = twice as sensitive).
+    1. **Dust: per-pixel contrast**: white top-hat (bright structures) and black-hat (dark
+       structures) with an elliptic structuring element ``2*mw+1`` wide, each limited by the
+       difference to a median filter of the same size. Flat areas and straight edges give ~0;
+       specks give their contrast to the surrounding background. Threshold: ``K_SIGMA`` x the
+       noise sigma (1.4826 x median absolute deviation of the residual to a 3x3 median; the larger
+       of the global level and the local one over ~10 defect widths, so textured areas need more
+       contrast than smooth sky or skin), at least ``EDGE_FACTOR`` x the strongest content edge
+       nearby, never below ``MIN_CONTRAST``.
+    2. **Scratches: line response**: in ``LINE_ANGLES`` directions, the mean luminance along a
+       ``LINE_LENGTH * mw`` px segment minus the mean of its two parallel neighbours ``mw + 1`` px
+       to either side, less ``LINE_BALANCE`` x their difference (an outline between two different
+       regions is not a scratch); the best direction counts. Averaging along the line lifts a
+       thin scratch out of grain that hides each of its pixels. Threshold: ``LINE_TEXTURE_FACTOR``
+       x the local median response (over ``LINE_WINDOW * mw`` px), never below ``MIN_CONTRAST``.
+       ``sensitivity`` divides both thresholds and the length a scratch must have as a fraction
+       of the picture (2 = twice as sensitive).
     3. **Components** (hysteresis: pixels above half the threshold, connected to one above it),
        each measured (:class:`Component`) and kept only as
-       - *dust*: a compact speck at most ``2*mw+1`` px across, at least 3 px, with a contrast at
-         least ``DUST_FACTOR`` x the threshold;
-       - *scratch*: thin (inscribed diameter of its core <= ``mw + 2``), at least
-         ``MIN_LENGTH * mw`` px and ``MIN_LENGTH_FRACTION`` of the short side long, a contrast of
-         at least ``SCRATCH_FACTOR`` x the threshold, and straight: ``MIN_ELONGATION`` x longer
-         than its minimum-area rectangle (``cv2.minAreaRect``) is wide and filling ``MIN_FILL`` of
-         it, or covered by at most ``MAX_LINES`` straight lines (crossing scratches; Hough).
-       Everything else (large or thick blobs, edges, texture, networks, short strokes) is rejected.
+       - *dust* (from 1.): a compact speck at most ``2*mw+1`` px across, at least 3 px, with a
+         contrast at least ``DUST_FACTOR`` x the threshold;
+       - *scratch* (from 2.): thin (inscribed diameter of its core <= ``mw + 2``), a response of
+         at least ``SCRATCH_FACTOR`` x the threshold, at least ``MIN_LENGTH * mw`` px and
+         ``MIN_LENGTH_FRACTION`` of the short side long, and straight: ``MIN_ELONGATION`` x
+         longer than its minimum-area rectangle (``cv2.minAreaRect``) is wide and filling
+         ``MIN_FILL`` of it, or covered by at most ``MAX_LINES`` straight lines (crossing
+         scratches; Hough). Shorter straight runs, and runs bent into at most ``MAX_LINES``
+         straight parts, are *pieces*: pieces whose ends are within ``JOIN_GAP * mw`` px and whose
+         directions (and that of the gap) agree within ``JOIN_ANGLE`` degrees are joined, and a
+         chain of them as long as a scratch must be is one (a scratch is broken wherever it
+         crosses a background as bright or as dark as itself).
+       Everything else (large or thick blobs, texture, networks, short strokes) is rejected.
        The factors were tuned on real photos without defects (hair strands, twigs, line art, eye
-       highlights and snowflakes are the typical false detections) so that by default almost
-       nothing is flagged on them.
+       highlights and snowflakes are the typical false detections) and on synthetic scratches
+       over grainy photos (``benchmarks/restore.py``).
     4. The kept components are **dilated** by ``mw // 2`` px (1 px for ordinary images) so the
        inpainting also covers their soft edges.
 
-    Known limits: real thin straight content (wires, whiskers, branches, window frames) and
-    real specks (snow, stars) look exactly like defects and can be flagged; scratches crossing
-    strong texture are missed.
+    Known limits: real thin straight content (wires, whiskers, branches, window frames, shutter
+    slats, the outlines of line art) and real specks (snow, stars) look exactly like defects and
+    can be flagged; scratches across strong texture (brick, foliage) and faint dust are missed.
     """
     labels, _, comps = defect_components(rgb, sensitivity)
     keep = np.array([False] + [c.kind is not None for c in comps])
