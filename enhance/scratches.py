@@ -45,6 +45,8 @@ LINE_COVER = 0.9
 #: direction of the gap between them, differ by at most ``JOIN_ANGLE`` degrees.
 JOIN_GAP = 5.0
 JOIN_ANGLE = 30.0
+#: A piece may bend: at most this many straight parts, each at least a third of a scratch's length.
+BENT_LINES = 5
 #: Scratches are found on the *line response*: the mean luminance along a short segment
 #: (``LINE_LENGTH`` x ``mw`` px, ``LINE_ANGLES`` directions) minus the brighter (for a dark line: the
 #: darker) of the two parallel segments ``mw + 1`` px to either side. Averaged along the line, a thin
@@ -143,8 +145,8 @@ def _contrast_maps(lum: np.ndarray, mw: int, sensitivity: float) -> tuple[np.nda
     return signed.astype(np.float32), threshold.astype(np.float32)
 
 
-def _few_lines(sub: np.ndarray, mw: int, min_len: int) -> bool:
-    """True when at most ``MAX_LINES`` straight segments cover ``LINE_COVER`` of ``sub``.
+def _few_lines(sub: np.ndarray, mw: int, min_len: int, max_lines: int = MAX_LINES) -> bool:
+    """True when at most ``max_lines`` straight segments cover ``LINE_COVER`` of ``sub``.
 
     ``sub`` is the core of a component (its pixels above the full threshold, not the hysteresis
     halo), so crossing scratches are covered by their centre lines within ``mw`` px.
@@ -166,7 +168,7 @@ def _few_lines(sub: np.ndarray, mw: int, min_len: int) -> bool:
         bands.append(cv2.line(np.zeros_like(u8), p0, p1, 1, 2 * mw + 1) & u8)
     total = int(u8.sum())
     covered = np.zeros_like(u8)
-    for _ in range(MAX_LINES):
+    for _ in range(max_lines):
         gains = [int((band & (1 - covered)).sum()) for band in bands]
         if not gains or max(gains) < min_len:
             return False
@@ -358,7 +360,9 @@ def defect_components(
                     kind = "scratch"
                 elif length >= min_len and _few_lines(core, mw, min_len):
                     kind = "scratch"  # crossing scratches
-                elif length >= 2 * mw and (straight or _few_lines(core, mw, max(MIN_LENGTH * mw, min_len // 3))):
+                elif length >= 2 * mw and (
+                    straight or _few_lines(core, mw, max(MIN_LENGTH * mw, min_len // 3), BENT_LINES)
+                ):
                     # a straight or gently bent run: part of a scratch if it joins others (below)
                     reason = "too short" if length < min_len else "bent"
                     pieces.append(_piece(len(comps), pts, length))
@@ -406,7 +410,7 @@ def detect_defects(rgb: np.ndarray, sensitivity: float = 1.0) -> np.ndarray:
          ``MIN_LENGTH_FRACTION`` of the short side long, and straight: ``MIN_ELONGATION`` x
          longer than its minimum-area rectangle (``cv2.minAreaRect``) is wide and filling
          ``MIN_FILL`` of it, or covered by at most ``MAX_LINES`` straight lines (crossing
-         scratches; Hough). Shorter straight runs, and runs bent into at most ``MAX_LINES``
+         scratches; Hough). Shorter straight runs, and runs bent into at most ``BENT_LINES``
          straight parts, are *pieces*: pieces whose ends are within ``JOIN_GAP * mw`` px and whose
          directions (and that of the gap) agree within ``JOIN_ANGLE`` degrees are joined, and a
          chain of them as long as a scratch must be is one (a scratch is broken wherever it
