@@ -97,6 +97,55 @@ def test_components_explain_decisions() -> None:
     assert all(c.reason for c in comps if c.kind is None)
 
 
+def _grainy(h: int, w: int, sigma: float, seed: int = 2) -> np.ndarray:
+    """The smooth image under strong Gaussian grain (``sigma`` on 0-1)."""
+    rng = np.random.default_rng(seed)
+    return np.clip(_smooth(h, w) + rng.normal(0, sigma, (h, w, 1)).astype(np.float32), 0, 1)
+
+
+def test_detect_finds_faint_bent_scratch_in_grain() -> None:
+    """A 2 px scratch ~8 grain sigmas brighter than the photo, bent twice: each of its pixels
+    is lost in the grain, the line is not."""
+    img = _grainy(256, 256, 0.035)
+    drawn = np.zeros((256, 256), np.uint8)
+    cv2.polylines(drawn, [np.array([(20, 30), (120, 80), (180, 170), (200, 240)], np.int32)], False, 1, 2)
+    img = np.where(drawn[:, :, None] > 0, np.clip(img + 0.3, 0, 1), img).astype(np.float32)
+    mask = detect_defects(img)
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert (near & (drawn > 0)).sum() > 0.7 * drawn.sum()
+    far = ~cv2.dilate(drawn, np.ones((9, 9), np.uint8)).astype(bool)
+    assert (mask & far).sum() < 0.002 * mask.size  # the grain itself is not flagged
+
+
+def test_detect_joins_a_scratch_broken_by_the_background() -> None:
+    """Where a white scratch crosses a white band it vanishes; the visible runs, each shorter than a
+    scratch must be, are joined into one."""
+    img = _smooth(256, 256)
+    bands = [(60, 75), (120, 135), (180, 195)]  # bright bands the scratch crosses
+    for x0, x1 in bands:
+        img[:, x0:x1] = 0.97
+    runs = np.zeros((256, 256), np.uint8)
+    cv2.line(runs, (20, 128), (236, 128), 1, 2)
+    img[runs > 0] = 0.97
+    visible = runs.copy()
+    for x0, x1 in bands:
+        visible[:, x0:x1] = 0
+    labels, _, comps = defect_components(img)
+    pieces = [c for c in comps if c.kind == "scratch"]
+    assert pieces and all(c.length < 0.25 * 256 for c in pieces)  # none long enough alone
+    assert any("pieces" in c.reason for c in pieces)
+    mask = detect_defects(img)
+    assert (mask & (visible > 0)).sum() > 0.8 * visible.sum()
+
+
+def test_detect_ignores_outlines_between_regions() -> None:
+    """A thin dark line along the border of two differently lit regions is drawing, not damage."""
+    img = _smooth(256, 256)
+    img[:, 128:] = np.clip(img[:, 128:] + 0.35, 0, 1)
+    img[:, 127:129] = 0.05
+    assert detect_defects(img)[:, 120:136].sum() == 0
+
+
 # --------------------------------------------------------------------------- restore_image
 def _image(h: int = 40, w: int = 48, gray: bool = False, alpha: bool = False, bit_depth: int = 8) -> ImageData:
     rgb = _smooth(h, w)
