@@ -128,6 +128,8 @@ def classical(img: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray
 # ------------------------------------------------------------------------------------------ scoring
 @dataclass
 class Score:
+    """Per-image metrics of one method on one set."""
+
     psnr: list[float] = field(default_factory=list)
     ssim: list[float] = field(default_factory=list)
     defect_psnr: list[float] = field(default_factory=list)
