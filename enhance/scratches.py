@@ -48,10 +48,9 @@ JOIN_ANGLE = 30.0
 #: A piece may bend: at most this many straight parts, each at least a third of a scratch's length.
 BENT_LINES = 5
 #: Scratches are found on the *line response*: the mean luminance along a short segment
-#: (``LINE_LENGTH`` x ``mw`` px, ``LINE_ANGLES`` directions) minus the brighter (for a dark line: the
-#: darker) of the two parallel segments ``mw + 1`` px to either side. Averaged along the line, a thin
-#: scratch stands out of grain and noise far better than any one of its pixels, and the two sides
-#: cancel the picture's own step edges.
+#: (``LINE_LENGTH`` x ``mw`` px, ``LINE_ANGLES`` directions) minus the mean of the two parallel
+#: segments ``mw + 1`` px to either side (less ``LINE_BALANCE`` x their difference). Averaged along
+#: the line, a thin scratch stands out of grain and noise far better than any one of its pixels.
 LINE_LENGTH = 5
 LINE_ANGLES = 12
 #: A scratch crosses one background, so both sides look alike; an outline (line art, the rim of an
@@ -180,7 +179,7 @@ def _few_lines(sub: np.ndarray, mw: int, min_len: int, max_lines: int = MAX_LINE
 
 @dataclass(frozen=True)
 class _Piece:
-    """A straight, thin, strong-enough component rejected only for being short: a scratch fragment."""
+    """A thin, straight or gently bent run, strong enough for a scratch but not long enough alone."""
 
     index: int  # into the component list
     centre: np.ndarray  # (x, y)
@@ -221,12 +220,13 @@ def _join_pieces(pieces: list[_Piece], mw: int, min_len: int) -> list[list[_Piec
         return i
 
     gap, cos_max = JOIN_GAP * mw, float(np.cos(np.radians(JOIN_ANGLE)))
+    centres = np.array([p.centre for p in pieces]).reshape(-1, 2)
+    lengths = np.array([p.length for p in pieces])
     for i, a in enumerate(pieces):
-        for j in range(i + 1, len(pieces)):
-            b = pieces[j]
-            if np.linalg.norm(a.centre - b.centre) > (a.length + b.length) / 2 + gap:
-                continue
-            if _joinable(a, b, gap, cos_max):
+        # only pieces whose centres are close enough for their ends to be within the gap
+        d = np.linalg.norm(centres[i + 1 :] - centres[i], axis=1)
+        for j in (np.flatnonzero(d <= (a.length + lengths[i + 1 :]) / 2 + gap) + i + 1).tolist():
+            if _joinable(a, pieces[j], gap, cos_max):
                 parent[root(i)] = root(j)
     groups: dict[int, list[_Piece]] = {}
     for i, p in enumerate(pieces):
