@@ -65,8 +65,9 @@ def age_print(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     (white 0.82-1.0 or dark 0-0.18) blended in with an edge softened by a 0.6 px Gaussian, so its
     core replaces the photo and its rim mixes with it. The true mask is where the blend weight
     exceeds 0.1, its visible part where the marks changed the photo by ``VISIBLE`` or more (a white
-    scratch across white sky is a defect, but there is nothing to find or repair). Then grain (monochrome, correlated over ~1 px, std 0.015-0.035, strongest in the
-    mid-tones) and colour noise (sigma 3-8 on 0-255).
+    scratch across white sky is a defect, but there is nothing to find or repair). Then grain
+    (monochrome, correlated over ~1 px, std 0.015-0.035, strongest in the mid-tones) and colour
+    noise (sigma 3-8 on 0-255).
     """
     from enhance.training.masks import scratches
 
