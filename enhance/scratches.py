@@ -51,7 +51,7 @@ BENT_LINES = 5
 #: (``LINE_LENGTH`` x ``mw`` px, ``LINE_ANGLES`` directions) minus the mean of the two parallel
 #: segments ``mw + 1`` px to either side (less ``LINE_BALANCE`` x their difference). Averaged along
 #: the line, a thin scratch stands out of grain and noise far better than any one of its pixels.
-LINE_LENGTH = 5
+LINE_LENGTH = 4
 LINE_ANGLES = 12
 #: A scratch crosses one background, so both sides look alike; an outline (line art, the rim of an
 #: object) separates two different ones. The response loses this many times the sides' difference.
