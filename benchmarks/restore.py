@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 from common import fmt, md_table  # noqa: E402
+from denoise import nlm_once  # noqa: E402
 
 from enhance import io, metrics  # noqa: E402
 
@@ -120,10 +121,9 @@ def classical(img: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
     mask = detect_defects(common.to_float(img))
     filled = cv2.inpaint(np.ascontiguousarray(img), mask.astype(np.uint8), 5, cv2.INPAINT_NS) if mask.any() else img
-    sigma = estimate_noise_sigma(common.to_float(filled))
-    bgr = cv2.cvtColor(filled, cv2.COLOR_RGB2BGR)
-    out = cv2.fastNlMeansDenoisingColored(bgr, None, sigma / 2, 3 * sigma / 4, 7, 21)
-    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB), mask
+    filled_float = common.to_float(filled)
+    sigma = estimate_noise_sigma(filled_float)
+    return nlm_once(filled_float, sigma / 2, 3 * sigma / 4), mask
 
 
 # ------------------------------------------------------------------------------------------ scoring
