@@ -324,14 +324,14 @@ def defect_components(
     # dust is judged on the per-pixel contrast, scratches on the line response
     for dust_pass, (signed, threshold) in ((True, pixel_maps), (False, line_maps)):
         labels, stats, has_strong, strong = _candidates(signed, threshold)
-        contrast = np.abs(signed)
+        magnitude = np.abs(signed)
         dist = cv2.distanceTransform(strong.astype(np.uint8), cv2.DIST_L2, 3)
         for i in np.flatnonzero(has_strong).tolist():
             x, y, bw, bh, area = (int(v) for v in stats[i])
             if area < 2 or (bw <= dust_side and bh <= dust_side and area <= dust_area) != dust_pass:
                 continue
             sub = labels[y : y + bh, x : x + bw] == i
-            peak = float(contrast[y : y + bh, x : x + bw][sub].max())
+            peak = float(magnitude[y : y + bh, x : x + bw][sub].max())
             thr = float(np.median(threshold[y : y + bh, x : x + bw][sub]))
             # thickness of the core (above the full threshold), ignoring the few widest pixels
             # (where scratches cross)
