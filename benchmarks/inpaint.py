@@ -64,15 +64,19 @@ def mask_for(index: int, kind: str, h: int, w: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- methods
-def ours(tile: int | str = 0, weights: Path | None = None, ensemble: int = 1, one_pass: bool = False) -> InpaintFn:
+def ours(tile: int | str = 0, weights: Path | None = None, ensemble: int = 1, one_pass: bool = False,
+         main_only: bool = False, name: str = "inpaint") -> InpaintFn:
     """Our ``inpaint`` model on the CPU (it keeps the known pixels itself); ``weights``: a candidate
     weight file (e.g. a training checkpoint) instead of the shipped one; ``ensemble``: self-ensemble size;
-    ``one_pass``: no coarse-to-fine filling of deep holes."""
+    ``one_pass``: no coarse-to-fine filling of deep holes; ``main_only``: thin holes not handed to the
+    thin-hole model; ``name``: another inpainting model (``inpaint-thin`` on every hole)."""
     from enhance.engine import Enhancer
 
-    enh = Enhancer(common.model_spec("inpaint", weights), device="cpu", tile=tile, ensemble=ensemble)
+    enh = Enhancer(common.model_spec(name, weights), device="cpu", tile=tile, ensemble=ensemble)
     if one_pass:
         enh.hole_reach = None
+    if main_only:
+        enh.thin = None
 
     def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return metrics.to_uint8(enh.enhance_rgb(common.to_float(img), mask=mask.astype(np.float32)))
@@ -185,6 +189,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also evaluate this weight file (e.g. runs/x/best_pretrain.safetensors), next to the shipped one")
     p.add_argument("--ensemble", type=int, default=0, choices=(0, 2, 4, 8),
                    help="also run ours with this self-ensemble (flips/rotations averaged)")
+    p.add_argument("--main-only", action="store_true",
+                   help="add a row for ours without the thin-hole model (inpaint-thin) on thin holes")
     p.add_argument("--upscale", type=int, default=1,
                    help="enlarge images and masks this many times (large holes); adds a one-pass row for ours")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
@@ -216,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         methods[f"**inpaint** candidate (`{args.weights.name}`)"] = ours(tile, args.weights)
     if args.upscale > 1:
         methods["**inpaint** one pass (no coarse-to-fine)"] = ours(tile, one_pass=True)
+    if args.main_only:
+        methods["**inpaint** main model only (no thin-hole model)"] = ours(tile, main_only=True)
     if args.ensemble:
         methods[f"**inpaint** x{args.ensemble} ensemble (`--ensemble {args.ensemble}`)"] = ours(tile, ensemble=args.ensemble)
     methods |= {

@@ -28,7 +28,14 @@ _TABLE: list[tuple[str, str, int, str, object, str, int, int, str]] = [
      "blind denoiser (Gaussian, Poisson, JPEG, grain) with a noise-level control; Pix2Pix + WGAN-GP"),
     ("inpaint", "inpaint", 1, "default", partial(UNetRestorer, 1, 48, 4, False), "mask", 16, 96,
      "inpainting U-Net for strokes, boxes and scratches; Pix2Pix + WGAN-GP"),
+    ("inpaint-thin", "inpaint", 1, "thin", partial(UNetRestorer, 1, 32, 2, True), "mask", 4, 24,
+     "thin holes (scratches, dust): Navier-Stokes fill + a learned correction; inpaint uses it for them"),
 ]
+# fields of ModelSpec beyond the table's, per model
+_EXTRA: dict[str, dict[str, str]] = {
+    "inpaint": {"thin_model": "inpaint-thin"},
+    "inpaint-thin": {"prefill": "ns"},
+}
 
 
 def builtin_specs() -> list[ModelSpec]:
@@ -58,6 +65,7 @@ def builtin_specs() -> list[ModelSpec]:
                 tile_overlap=overlap,
                 metrics=dict(metrics) if isinstance(metrics, dict) else {},
                 card=folder / f"{name}.md",
+                **_EXTRA.get(name, {}),  # type: ignore[arg-type]
             )
         )
     return specs

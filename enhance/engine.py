@@ -166,10 +166,20 @@ class Enhancer:
         if isinstance(tile, int) and 0 < tile < MIN_TILE:
             raise InvalidInputError(f"tile must be at least {MIN_TILE} pixels (or 0 for no tiling), got {tile}")
         self.tile = tile
+        #: the model that fills thin holes for this one (``spec.thin_model``), if it is installed
+        self.thin: Enhancer | None = None
+        if spec.thin_model:
+            from enhance.registry import default_registry
+
+            reg = default_registry()
+            if spec.thin_model in reg:
+                self.thin = Enhancer(reg.get(spec.thin_model), device=self.device, tile=tile, half=half,
+                                      backend=backend, ensemble=ensemble)
 
     @property
     def label(self) -> str:
-        """The model's name, plus what else shapes the output: a user's ONNX file, the ensemble."""
+        """The model's name, plus what else shapes the output: a user's ONNX file, the ensemble, the
+        thin-hole model."""
         extra = []
         if self.user_onnx is not None:
             extra.append(f"ONNX {self.user_onnx.name}")
@@ -177,6 +187,8 @@ class Enhancer:
             extra.append("ONNX int8")
         if self.ensemble > 1:
             extra.append(f"x{self.ensemble} ensemble")
+        if self.thin is not None:
+            extra.append(f"thin holes: {self.thin.spec.name}")
         return f"{self.spec.name} ({', '.join(extra)})" if extra else self.spec.name
 
     # ------------------------------------------------------------------ tensors
@@ -306,16 +318,37 @@ class Enhancer:
         return np.ascontiguousarray(arr, dtype=np.float32)
 
     def _inpaint(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
-        """Fill ``hole`` (bool ``(H, W)``) in ``img`` (``(H, W, 3)``), coarse to fine for deep holes
-        (:mod:`enhance.holes`); known pixels are kept exactly. Progress is reported for the full-size pass."""
+        """Fill ``hole`` (bool ``(H, W)``) in ``img`` (``(H, W, 3)``); known pixels are kept exactly.
+
+        Thin holes go to the companion model (``spec.thin_model``) when there is one: they are first
+        filled by Navier-Stokes so that the main pass sees them as known, the main model fills the
+        rest (coarse to fine for deep holes, :mod:`enhance.holes`), then the companion corrects the
+        thin ones. Progress is reported for the last full-size pass."""
+        thin = holes.thin_parts(hole) if self.thin is not None else None
+        if thin is not None and thin.any():
+            assert self.thin is not None
+            rest = hole & ~thin
+            if rest.any():
+                img = self._fill(holes.prefill_ns(img, thin), rest, None, precise)
+            return self.thin._fill(img, thin, progress, precise)
+        return self._fill(img, hole, progress, precise)
+
+    def _fill(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
+        """This model's own fill of ``hole``: after a Navier-Stokes prefill in one pass
+        (``spec.prefill == "ns"``), else with the hole zeroed, coarse to fine."""
         precise = precise and self._ensure_fp32_net()
 
         def fill(rgb: np.ndarray, h: np.ndarray, final: bool) -> np.ndarray:
             x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
             t = torch.from_numpy(h.astype(np.float32))[None, None]
-            out = self.run_tensor(torch.cat([x * (1 - t), t], 1), progress if final else None, precise=precise)
-            return (out * t + x * (1 - t))[0].permute(1, 2, 0).numpy()
+            known = x * (1 - t)
+            out = self.run_tensor(torch.cat([x if prefilled else known, t], 1), progress if final else None,
+                                  precise=precise)
+            return (out * t + known)[0].permute(1, 2, 0).numpy()
 
+        prefilled = self.spec.prefill == "ns"
+        if prefilled:
+            return fill(holes.prefill_ns(img, hole), hole, True)
         return holes.fill_coarse_to_fine(fill, img, hole, self.hole_reach)
 
     def upscale_alpha(self, alpha: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Coarse-to-fine filling of holes too large for one pass of the inpainting network.
+"""Hole handling for inpainting: coarse-to-fine filling of holes too large for one pass of the
+network, and the split of thin holes (scratches, cracks, dust) from the rest.
 
 The network learned to fill holes whose pixels lie within a few dozen pixels of known ones (its
 training holes were drawn on 256 px crops). Far inside a larger hole it sees nothing but the zeroed
@@ -63,3 +64,28 @@ def fill_coarse_to_fine(
     interior = dist > reach
     guided = np.where(interior[:, :, None], coarse, rgb).astype(np.float32)
     return fill(guided, hole & ~interior, _final)
+
+
+#: a connected hole no pixel of which is farther than this (px) from a known pixel is "thin":
+#: scratches and cracks up to 5 px wide, dust specks up to 7 px across
+THIN_DEPTH = 4.0
+#: neighbourhood radius (px) of the Navier-Stokes prefill
+NS_RADIUS = 5
+
+
+def thin_parts(hole: np.ndarray, depth: float = THIN_DEPTH) -> np.ndarray:
+    """The connected parts (8-connected) of ``hole`` (bool ``(H, W)``) no deeper than ``depth`` px."""
+    if not hole.any():
+        return np.zeros_like(hole, dtype=bool)
+    _, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
+    deep = np.unique(labels[distance_to_known(hole) > depth])
+    return hole & ~np.isin(labels, deep)
+
+
+def prefill_ns(rgb: np.ndarray, hole: np.ndarray, radius: int = NS_RADIUS) -> np.ndarray:
+    """``rgb`` (float32 ``(H, W, C)`` on [0, 1]) with ``hole`` filled by OpenCV's Navier-Stokes
+    inpainting, channel by channel in float32 (no 8-bit rounding, so 16-bit scans keep their precision)."""
+    m = hole.astype(np.uint8)
+    src = np.where(hole[:, :, None], np.float32(0), rgb).astype(np.float32)
+    planes = [cv2.inpaint(np.ascontiguousarray(src[:, :, c]), m, radius, cv2.INPAINT_NS) for c in range(src.shape[2])]
+    return np.stack(planes, axis=2).astype(np.float32)

@@ -11,6 +11,7 @@ from torch import nn
 
 Task = Literal["upscale", "denoise", "inpaint"]
 Condition = Literal["none", "sigma", "mask"]
+Prefill = Literal["none", "ns"]
 TASKS: tuple[Task, ...] = ("upscale", "denoise", "inpaint")
 
 
@@ -21,6 +22,10 @@ class ModelSpec:
     The network contract: input ``(B, 3 + extra, H, W)`` float32 in [0, 1] (``extra`` is 1 when
     ``condition`` is ``"sigma"`` (noise level map, sigma/255) or ``"mask"`` (1 = hole)),
     output ``(B, 3, H*scale, W*scale)``; H and W must be multiples of ``size_multiple``.
+
+    Inpainting models get the hole zeroed, or, with ``prefill="ns"``, filled by OpenCV's
+    Navier-Stokes (:func:`enhance.holes.prefill_ns`). ``thin_model`` names a model that fills the
+    thin holes (:func:`enhance.holes.thin_parts`) of an inpainting model's masks in its place.
     """
 
     name: str
@@ -34,6 +39,8 @@ class ModelSpec:
     description: str = ""
     variant: str = "default"  # 'fidelity' | 'gan' | 'default'
     condition: Condition = "none"
+    prefill: Prefill = "none"
+    thin_model: str | None = None
     size_multiple: int = 1
     tile_overlap: int = 16  # in input pixels; the receptive-field radius should fit in a quarter of it
     fp16: bool = True
@@ -48,3 +55,5 @@ class ModelSpec:
             raise ValueError(f"model {self.name!r}: scale must be >= 1")
         if self.task != "upscale" and self.scale != 1:
             raise ValueError(f"model {self.name!r}: only upscale models may have scale != 1")
+        if (self.prefill != "none" or self.thin_model) and self.task != "inpaint":
+            raise ValueError(f"model {self.name!r}: prefill and thin_model are for inpainting models")

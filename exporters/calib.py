@@ -7,7 +7,8 @@ network sees at inference:
 
 - upscale: low-resolution tiles (MATLAB bicubic downscale of a high-resolution crop);
 - denoise: noisy tiles (Gaussian, sigma 5-50) plus the sigma map channel;
-- inpaint: tiles with a box hole zeroed plus the mask channel.
+- inpaint: tiles with a box hole zeroed plus the mask channel (thin-hole models: scratches, filled by
+  Navier-Stokes).
 """
 
 from __future__ import annotations
@@ -81,6 +82,15 @@ def make_pair(spec: ModelSpec, img: np.ndarray, size: int, gen: torch.Generator)
         sigma = float(torch.empty(1).uniform_(5.0, 50.0, generator=gen)) / 255.0
         noisy = (clean + sigma * torch.randn(clean.shape, generator=gen)).clamp(0, 1)
         return Pair(torch.cat([noisy, torch.full_like(clean[:, :1], sigma)], 1), clean)
+    if spec.condition == "mask" and spec.prefill == "ns":  # thin holes, filled by Navier-Stokes first
+        from enhance import holes
+        from enhance.training.masks import scratches
+
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+        hole = scratches(rng, size, size) > 0
+        filled = holes.prefill_ns(clean[0].permute(1, 2, 0).numpy(), hole)
+        mask = torch.from_numpy(hole.astype(np.float32))[None, None]
+        return Pair(torch.cat([torch.from_numpy(filled).permute(2, 0, 1)[None], mask], 1), clean)
     if spec.condition == "mask":
         mask = torch.zeros_like(clean[:, :1])
         bh, bw = (int(torch.randint(size // 8, size // 2, (1,), generator=gen)) for _ in range(2))

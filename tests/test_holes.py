@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import enhance
 from enhance import holes
+from enhance.archs.unet import UNetRestorer
 from enhance.engine import Enhancer
 from enhance.errors import InvalidInputError
 from enhance.registry import default_registry
+from enhance.spec import ModelSpec
 
 
 class Recorder:
@@ -94,3 +97,73 @@ def test_a_mask_with_no_known_pixels_is_refused() -> None:
     img = np.zeros((32, 32, 3), np.uint8)
     with pytest.raises(InvalidInputError, match="whole image"):
         enhance.inpaint(img, np.full((32, 32), 255, np.uint8), device="cpu")
+
+
+def test_thin_parts_keeps_scratches_and_dust_drops_boxes() -> None:
+    import cv2
+
+    hole = np.zeros((120, 160), np.uint8)
+    cv2.line(hole, (5, 10), (150, 40), 1, 3)  # a 3 px scratch
+    cv2.circle(hole, (20, 100), 3, 1, -1)  # a dust speck
+    hole = hole > 0
+    box = _box(120, 160, 60, 80, 30)
+    thin = holes.thin_parts(hole | box)
+    assert np.array_equal(thin, hole)  # the scratch and the speck, not the box
+    assert not holes.thin_parts(np.zeros((8, 8), bool)).any()
+    touching = hole | _box(120, 160, 5, 60, 30)  # a scratch running into a box is part of the box
+    assert not holes.thin_parts(touching)[10:40, 60:90].any()
+
+
+def test_prefill_ns_fills_only_the_hole_in_float() -> None:
+    scene = _smooth_scene(96, 128)
+    hole = _box(96, 128, 40, 50, 4)
+    out = holes.prefill_ns(scene, hole)
+    assert out.dtype == np.float32 and out.shape == scene.shape
+    assert np.array_equal(out[~hole], scene[~hole])
+    assert float(np.abs(out[hole] - scene[hole]).max()) < 0.01  # a smooth scene is filled almost exactly
+    steps = np.round(out[hole] * 255) / 255  # not rounded to 8 bits
+    assert not np.allclose(out[hole], steps)
+
+
+class _Constant(torch.nn.Module):
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(x[:, :3], self.value)
+
+
+def _inpaint_spec(name: str, **extra: object) -> ModelSpec:
+    return ModelSpec(name=name, task="inpaint", scale=1, build=lambda: _Constant(0.5), weights=None, sha256=None,
+                     licence="test", training_data="none", condition="mask", **extra)  # type: ignore[arg-type]
+
+
+def test_prefill_model_corrects_navier_stokes() -> None:
+    """A model with prefill="ns" sees the hole filled by Navier-Stokes (a zero correction keeps it)."""
+    net = UNetRestorer(1, 8, 2, residual=True)
+    torch.nn.init.zeros_(net.out.weight)
+    torch.nn.init.zeros_(net.out.bias)
+    enh = Enhancer(_inpaint_spec("thin", prefill="ns", size_multiple=4), net=net, device="cpu", tile=0)
+    scene = _smooth_scene(64, 96)
+    hole = _box(64, 96, 20, 30, 3)
+    out = enh.enhance_rgb(scene, mask=hole.astype(np.float32))
+    assert np.allclose(out, holes.prefill_ns(scene, hole), atol=1e-6)
+
+
+def test_thin_holes_go_to_the_thin_model() -> None:
+    import cv2
+
+    scene = _smooth_scene(128, 160)
+    line = np.zeros((128, 160), np.uint8)
+    cv2.line(line, (4, 8), (150, 20), 1, 2)
+    scratch = line > 0
+    box = _box(128, 160, 60, 40, 40)
+    main = Enhancer(_inpaint_spec("main"), net=_Constant(0.5), device="cpu", tile=0)
+    main.thin = Enhancer(_inpaint_spec("thin", prefill="ns"), net=_Constant(0.9), device="cpu", tile=0)
+    out = main.enhance_rgb(scene, mask=(scratch | box).astype(np.float32))
+    assert np.allclose(out[box], 0.5) and np.allclose(out[scratch], 0.9)
+    assert np.array_equal(out[~(scratch | box)], scene[~(scratch | box)])
+    main.thin = None  # without a thin model the main one fills everything
+    out = main.enhance_rgb(scene, mask=(scratch | box).astype(np.float32))
+    assert np.allclose(out[scratch | box], 0.5)

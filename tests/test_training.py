@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from pathlib import Path
 
@@ -100,6 +101,29 @@ def test_pix2pix_wgan_gp_denoise_and_inpaint(image_dir: Path, tmp_path: Path) ->
         gp = _logged(out, "gp")
         assert gp and all(math.isfinite(v) for v in gp)
         assert (out / "best_gan.safetensors").is_file()
+
+
+def test_pix2pix_ns_prefill_starts_from_navier_stokes(image_dir: Path, tmp_path: Path) -> None:
+    """The thin-hole model: its input holds the Navier-Stokes fill, and before training its output is that fill."""
+    from enhance import holes
+
+    cfg = Pix2PixConfig(
+        out_dir=str(tmp_path / "thin"), task="inpaint", prefill="ns", base=8, levels=2, batch=2, patch=32,
+        pretrain_steps=4, gan_steps=0, log_every=2, val_every=4, sample_every=4, ckpt_every=4,
+        data=DataConfig(train_dirs=(str(image_dir),), blur_threshold=0.0, val_images=2), device="cpu",
+        hole_loss=True, mask_weights=(0.0, 0.0, 1.0),
+    )
+    trainer = Pix2PixTrainer(cfg)
+    batch = trainer.make_batch("pretrain")
+    rgb, hole = batch["input"][:, :3], batch["input"][:, 3:4]
+    for i in range(2):
+        expected = holes.prefill_ns(batch["target"][i].permute(1, 2, 0).numpy(), hole[i, 0].numpy() > 0.5)
+        assert np.allclose(rgb[i].permute(1, 2, 0).numpy(), expected, atol=1e-6)
+    with torch.no_grad():
+        assert torch.allclose(trainer.generate(trainer.G, batch), rgb, atol=1e-6)
+    assert trainer.fit()["step"] == 4
+    with pytest.raises(ConfigError, match="inpaint"):
+        Pix2PixTrainer(dataclasses.replace(cfg, task="denoise"))
 
 
 def _fake_vgg(path: Path) -> None:

@@ -100,6 +100,9 @@ class Pix2PixConfig(TrainConfig):
     # inpaint: the pixel loss is the mean over each sample's hole (else over the whole image, where a
     # thin scratch weighs a tenth of a box)
     hole_loss: bool = False
+    # inpaint: "ns" fills the hole with OpenCV's Navier-Stokes first and the network learns a correction
+    # (the thin-hole model); "none" zeroes it
+    prefill: Literal["none", "ns"] = "none"
     gan_loss: LossWeights = LossWeights(pixel=1.0, ssim=0.2, perceptual=0.1, adversarial=0.002)
 
 

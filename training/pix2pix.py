@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from enhance import holes
 from enhance.archs.discriminators import PatchCritic
 from enhance.archs.unet import UNetRestorer
 from enhance.errors import ConfigError
@@ -19,7 +21,22 @@ from .masks import mask_bank
 
 
 def build_generator(cfg: Pix2PixConfig) -> nn.Module:
-    return UNetRestorer(1, cfg.base, cfg.levels, residual=cfg.task == "denoise")
+    """Denoising predicts the noise (residual); inpainting the hole, or, with a Navier-Stokes prefill,
+    a correction to it, starting from zero so that training starts from the prefill itself."""
+    net = UNetRestorer(1, cfg.base, cfg.levels, residual=cfg.task == "denoise" or cfg.prefill != "none")
+    if cfg.task == "inpaint" and cfg.prefill != "none":
+        nn.init.zeros_(net.out.weight)
+        nn.init.zeros_(net.out.bias)
+    return net
+
+
+def prefill_batch(rgb: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """``(B, 3, H, W)`` images with the ``(B, 1, H, W)`` holes filled by :func:`enhance.holes.prefill_ns`
+    (on the CPU, as at inference)."""
+    imgs = rgb.detach().float().permute(0, 2, 3, 1).cpu().numpy()
+    masks = hole[:, 0].detach().cpu().numpy() > 0.5
+    out = np.stack([holes.prefill_ns(im, m) for im, m in zip(imgs, masks)])
+    return torch.from_numpy(out).permute(0, 3, 1, 2).to(rgb.device, rgb.dtype)
 
 
 class Pix2PixTrainer(GANTrainer):
@@ -29,6 +46,8 @@ class Pix2PixTrainer(GANTrainer):
     def __init__(self, cfg: Pix2PixConfig) -> None:
         if cfg.patch % (2**cfg.levels):
             raise ConfigError(f"patch {cfg.patch} must be a multiple of {2 ** cfg.levels} for {cfg.levels} levels")
+        if cfg.prefill != "none" and cfg.task != "inpaint":
+            raise ConfigError(f"prefill = {cfg.prefill!r} is for task = 'inpaint' only")
         super().__init__(cfg, build_generator(cfg), PatchCritic(3 + 1 + 3, cfg.critic_base))
         self.pcfg = cfg
         train, val = prepare(list(cfg.data.train_dirs), self.out_dir, cfg.patch, cfg.data.val_fraction,
@@ -42,7 +61,7 @@ class Pix2PixTrainer(GANTrainer):
         target = val_bank.center_crops(vsize)
         vgen = torch.Generator(device=self.device).manual_seed(12345)
         self._val = self._degrade(target, vgen, fixed_masks=torch.from_numpy(
-            mask_bank(target.shape[0], vsize, 999)).to(self.device))
+            mask_bank(target.shape[0], vsize, 999, cfg.mask_weights)).to(self.device))
 
     def _degrade(self, clean: torch.Tensor, gen: torch.Generator, fixed_masks: torch.Tensor | None = None) -> Batch:
         if self.pcfg.task == "denoise":
@@ -57,7 +76,10 @@ class Pix2PixTrainer(GANTrainer):
             else:
                 m = fixed_masks
             hole = m[:, None].float()
-            cond = torch.cat([clean * (1 - hole), hole], 1)
+            rgb = clean * (1 - hole)
+            if self.pcfg.prefill == "ns":
+                rgb = prefill_batch(rgb, hole)
+            cond = torch.cat([rgb, hole], 1)
             if self.pcfg.hole_loss:  # each sample weighs the same, spread over its hole
                 area = hole.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)
                 return {"input": cond, "cond": cond, "target": clean, "pixel_weight": hole / area}
@@ -89,4 +111,4 @@ class Pix2PixTrainer(GANTrainer):
     def export(self, G: nn.Module, path: Path, phase: str) -> None:
         cfg = self.pcfg
         export_generator(G, path, {"arch": "unet", "task": cfg.task, "base": str(cfg.base),
-                                   "levels": str(cfg.levels), "phase": phase, "step": str(self.step)})
+                                   "levels": str(cfg.levels), "prefill": cfg.prefill, "phase": phase, "step": str(self.step)})
