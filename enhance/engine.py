@@ -323,14 +323,15 @@ class Enhancer:
         Thin holes go to the companion model (``spec.thin_model``) when there is one: they are first
         filled by Navier-Stokes so that the main pass sees them as known, the main model fills the
         rest (coarse to fine for deep holes, :mod:`enhance.holes`), then the companion corrects the
-        thin ones. Progress is reported for the last full-size pass."""
+        thin ones. Progress is reported for the full-size passes (each pass a share of the count)."""
         thin = holes.thin_parts(hole) if self.thin is not None else None
         if thin is not None and thin.any():
             assert self.thin is not None
             rest = hole & ~thin
-            if rest.any():
-                img = self._fill(holes.prefill_ns(img, thin), rest, None, precise)
-            return self.thin._fill(img, thin, progress, precise)
+            if not rest.any():
+                return self.thin._fill(img, thin, progress, precise)
+            img = self._fill(holes.prefill_ns(img, thin), rest, _stage(progress, 0, 2), precise)
+            return self.thin._fill(img, thin, _stage(progress, 1, 2), precise)
         return self._fill(img, hole, progress, precise)
 
     def _fill(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
@@ -398,6 +399,17 @@ class Enhancer:
         mask_arr = None if mask is None else _mask_array(mask)
         out = self.enhance_image(data, mask=mask_arr, sigma=sigma, strength=strength)
         return back(out, info)
+
+
+def _stage(progress: ProgressFn | None, index: int, count: int) -> ProgressFn | None:
+    """``progress`` for pass ``index`` of ``count``: its tiles fill that share of one running count."""
+    if progress is None:
+        return None
+
+    def report(done: int, total: int) -> None:
+        progress(index * total + done, count * total)
+
+    return report
 
 
 def _view(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:

@@ -167,3 +167,17 @@ def test_thin_holes_go_to_the_thin_model() -> None:
     main.thin = None  # without a thin model the main one fills everything
     out = main.enhance_rgb(scene, mask=(scratch | box).astype(np.float32))
     assert np.allclose(out[scratch | box], 0.5)
+
+
+def test_progress_runs_once_through_both_passes() -> None:
+    import cv2
+
+    scene = _smooth_scene(96, 128)
+    line = np.zeros((96, 128), np.uint8)
+    cv2.line(line, (4, 8), (120, 20), 1, 2)
+    mask = (line > 0) | _box(96, 128, 50, 40, 30)
+    main = Enhancer(_inpaint_spec("main"), net=_Constant(0.5), device="cpu", tile=64)
+    main.thin = Enhancer(_inpaint_spec("thin", prefill="ns"), net=_Constant(0.9), device="cpu", tile=64)
+    seen: list[float] = []
+    main.enhance_rgb(scene, mask=mask.astype(np.float32), progress=lambda d, t: seen.append(d / t))
+    assert len(seen) > 2 and seen == sorted(seen) and seen[-1] == 1.0 and 0.4 < seen[len(seen) // 2] < 0.8
