@@ -264,9 +264,9 @@ class Enhancer:
                         if progress:
                             progress(1, 1)
                         return out
-                    return run_tiled(
-                        forward, x, self.spec.scale, tile, min(overlap, tile // 2 - 1), on_tile=progress
-                    )
+                    m = self.spec.size_multiple
+                    return run_tiled(forward, x, self.spec.scale, tile, min(overlap, tile // 2 - m), on_tile=progress,
+                                     align=m)
                 except torch.OutOfMemoryError:
                     if self.device.type != "cuda" or self.tile not in ("auto", None):
                         raise

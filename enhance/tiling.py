@@ -25,22 +25,28 @@ class Tile:
     x1: int
 
 
-def _spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+def _spans(length: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int]]:
     """Fewest tiles of at most ``tile`` pixels covering ``length``, all the same size (so no tile is
-    mostly overlap), neighbours sharing at least ``overlap`` pixels."""
+    mostly overlap), neighbours sharing at least ``overlap`` pixels.
+
+    Every tile starts at a multiple of ``align`` (the network's size multiple): a strided network
+    then sees each tile in the same phase as the whole image, so tiled and untiled results agree.
+    For that the last tile may be up to ``align - 1`` pixels longer than the others."""
     if length <= tile:
         return [(0, length)]
-    n = math.ceil((length - overlap) / (tile - overlap))
-    size = math.ceil((length - overlap) / n) + overlap
-    starts = [round(i * (length - size) / (n - 1)) for i in range(n)]
-    return [(s, s + size) for s in starts]
+    need = overlap + align - 1  # flooring the starts may cost a neighbour pair up to align - 1 shared pixels
+    n = math.ceil((length - need) / (tile - need))
+    size = math.ceil((length - need) / n) + need
+    starts = [round(i * (length - size) / (n - 1)) // align * align for i in range(n)]
+    return [(s, s + size) for s in starts[:-1]] + [(starts[-1], length)]
 
 
-def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
-    """Tiles of at most ``tile`` x ``tile`` input pixels covering the image."""
-    if tile <= 2 * overlap:
-        raise ValueError(f"tile size {tile} must be more than twice the overlap {overlap}")
-    return [Tile(y0, y1, x0, x1) for y0, y1 in _spans(height, tile, overlap) for x0, x1 in _spans(width, tile, overlap)]
+def plan_tiles(height: int, width: int, tile: int, overlap: int, align: int = 1) -> list[Tile]:
+    """Tiles of about ``tile`` x ``tile`` input pixels covering the image, starting at multiples of ``align``."""
+    if tile <= 2 * (overlap + align - 1):
+        raise ValueError(f"tile size {tile} must be more than twice the overlap {overlap} (+ {align - 1} for alignment)")
+    return [Tile(y0, y1, x0, x1) for y0, y1 in _spans(height, tile, overlap, align)
+            for x0, x1 in _spans(width, tile, overlap, align)]
 
 
 def _ramp(length: int, lo_band: int, hi_band: int, scale: int) -> torch.Tensor:
@@ -84,14 +90,16 @@ def run_tiled(
     overlap: int,
     out_channels: int = 3,
     on_tile: Callable[[int, int], None] | None = None,
+    align: int = 1,
 ) -> torch.Tensor:
-    """Apply ``fn`` ((1,C,h,w) -> (1,out_channels,h*scale,w*scale)) tile by tile and blend.
+    """Apply ``fn`` ((1,C,h,w) -> (1,out_channels,h*scale,w*scale)) tile by tile and blend; tiles
+    start at multiples of ``align`` (:func:`_spans`).
 
     ``x`` is ``(1, C, H, W)``; the accumulators live on the CPU in float32, so peak memory is
     about ``2 * out_channels * H * W * scale**2 * 4`` bytes plus one tile's activations.
     """
     _, _, height, width = x.shape
-    tiles = plan_tiles(height, width, tile, overlap)
+    tiles = plan_tiles(height, width, tile, overlap, align)
     if len(tiles) == 1:
         return fn(x).float().cpu()
     acc = torch.zeros(out_channels, height * scale, width * scale)
