@@ -101,7 +101,9 @@ class Enhancer:
     many times the time and gains about 0.1 dB on the denoiser (``benchmarks/denoise.py``).
 
     Inpainting models fill holes deeper than ``hole_reach`` px coarse to fine (:mod:`enhance.holes`);
-    ``None`` runs one pass whatever the hole.
+    ``None`` runs one pass whatever the hole. One whose spec names a ``thin_model`` hands its thin holes
+    (scratches, dust) to that model, loaded as ``thin`` with the same settings; set ``thin = None``
+    to fill them with the main model.
     """
 
     hole_reach: int | None = holes.REACH
