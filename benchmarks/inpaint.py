@@ -65,14 +65,14 @@ def mask_for(index: int, kind: str, h: int, w: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------- methods
 def ours(tile: int | str = 0, weights: Path | None = None, ensemble: int = 1, one_pass: bool = False,
-         main_only: bool = False, name: str = "inpaint") -> InpaintFn:
+         main_only: bool = False) -> InpaintFn:
     """Our ``inpaint`` model on the CPU (it keeps the known pixels itself); ``weights``: a candidate
     weight file (e.g. a training checkpoint) instead of the shipped one; ``ensemble``: self-ensemble size;
     ``one_pass``: no coarse-to-fine filling of deep holes; ``main_only``: thin holes not handed to the
-    thin-hole model; ``name``: another inpainting model (``inpaint-thin`` on every hole)."""
+    thin-hole model."""
     from enhance.engine import Enhancer
 
-    enh = Enhancer(common.model_spec(name, weights), device="cpu", tile=tile, ensemble=ensemble)
+    enh = Enhancer(common.model_spec("inpaint", weights), device="cpu", tile=tile, ensemble=ensemble)
     if one_pass:
         enh.hole_reach = None
     if main_only:

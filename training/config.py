@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from enhance.errors import ConfigError
+from enhance.spec import Prefill
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -102,7 +103,7 @@ class Pix2PixConfig(TrainConfig):
     hole_loss: bool = False
     # inpaint: "ns" fills the hole with OpenCV's Navier-Stokes first and the network learns a correction
     # (the thin-hole model); "none" zeroes it
-    prefill: Literal["none", "ns"] = "none"
+    prefill: Prefill = "none"
     gan_loss: LossWeights = LossWeights(pixel=1.0, ssim=0.2, perceptual=0.1, adversarial=0.002)
 
 
