@@ -128,3 +128,26 @@ def test_weighted_charbonnier_is_the_mean_over_the_weighted_pixels() -> None:
     area = hole.sum(dim=(1, 2, 3), keepdim=True)
     assert torch.allclose(charbonnier_loss(pred, target, weight=hole / area), expected, atol=1e-6)
     assert torch.allclose(charbonnier_loss(pred, target, weight=torch.ones(1)), charbonnier_loss(pred, target))
+
+
+def test_mse_loss_matches_torch_and_weights_like_charbonnier() -> None:
+    from enhance.training.losses import mse_loss
+
+    gen = torch.Generator().manual_seed(1)
+    pred, target = torch.rand(2, 3, 8, 8, generator=gen), torch.rand(2, 3, 8, 8, generator=gen)
+    assert torch.allclose(mse_loss(pred, target), torch.nn.functional.mse_loss(pred, target))
+    hole = torch.zeros(2, 1, 8, 8)
+    hole[:, :, :4] = 1
+    inside = (pred - target)[:, :, :4].square().mean()
+    assert torch.allclose(mse_loss(pred, target, weight=hole), inside, atol=1e-7)
+
+
+def test_mse_weight_enters_the_reconstruction_loss() -> None:
+    from enhance.training.config import LossWeights, Pix2PixConfig
+    from enhance.training.pix2pix import Pix2PixTrainer
+
+    trainer = Pix2PixTrainer.__new__(Pix2PixTrainer)  # reconstruction() needs no model or data
+    trainer.cfg = Pix2PixConfig()
+    fake, real = torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 0.5)
+    total, parts = trainer.reconstruction(fake, real, LossWeights(pixel=0.0, mse=2.0))
+    assert set(parts) == {"mse"} and abs(total.item() - 0.5) < 1e-6

@@ -33,6 +33,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class LossWeights:
     pixel: float = 1.0  # Charbonnier (L1-like)
+    mse: float = 0.0  # squared error: what PSNR measures, for a last fine-tune
     ssim: float = 0.0
     perceptual: float = 0.0
     adversarial: float = 0.0

@@ -168,12 +168,14 @@ class GANTrainer(ABC):
     def reconstruction(
         self, fake: torch.Tensor, real: torch.Tensor, w: LossWeights, pixel_weight: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """The weighted reconstruction losses; ``pixel_weight`` weighs the pixel (Charbonnier) term."""
+        """The weighted reconstruction losses; ``pixel_weight`` weighs the pixel terms (Charbonnier, MSE)."""
         from . import losses as L
 
         parts: dict[str, torch.Tensor] = {}
         if w.pixel:
             parts["pixel"] = w.pixel * L.charbonnier_loss(fake.float(), real.float(), weight=pixel_weight)
+        if w.mse:
+            parts["mse"] = w.mse * L.mse_loss(fake.float(), real.float(), weight=pixel_weight)
         if w.ssim:
             parts["ssim"] = w.ssim * L.ssim_loss(fake.float().clamp(0, 1), real.float())
         if w.perceptual:

@@ -35,6 +35,19 @@ def l1_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(pred, target)
 
 
+def mse_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared error, the loss PSNR measures; ``weight`` as for :func:`charbonnier_loss`.
+
+    Reported x 255^2 would be the MSE in 8-bit units; kept on the 0-1 scale, so its gradients are
+    small, which Adam does not mind.
+    """
+    err = (pred - target).square()
+    if weight is None:
+        return err.mean()
+    w = weight.expand_as(err)
+    return (err * w).sum() / w.sum().clamp_min(1e-12)
+
+
 def ssim_loss(pred: torch.Tensor, target: torch.Tensor, window: int = 11) -> torch.Tensor:
     """``(1 - SSIM) / 2`` averaged over the image (kornia)."""
     from kornia.losses import ssim_loss as k_ssim
