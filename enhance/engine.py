@@ -256,7 +256,7 @@ class Enhancer:
     def _run_view(self, x: torch.Tensor, progress: ProgressFn | None = None, precise: bool = False) -> torch.Tensor:
         forward = functools.partial(self._forward, precise=precise)
         overlap = self.spec.tile_overlap
-        tile = self._auto_tile() if self.tile == "auto" else (self.tile or 0)
+        tile: int = self._auto_tile() if self.tile == "auto" else int(self.tile or 0)
         _, _, h, w = x.shape
         with torch.inference_mode():
             while True:

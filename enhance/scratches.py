@@ -164,7 +164,7 @@ def _few_lines(sub: np.ndarray, mw: int, min_len: int, max_lines: int = MAX_LINE
             continue
         ux, uy = (x1 - x0) / d * far, (y1 - y0) / d * far
         p0, p1 = (int(round(x0 - ux)), int(round(y0 - uy))), (int(round(x0 + ux)), int(round(y0 + uy)))
-        bands.append(cv2.line(np.zeros_like(u8), p0, p1, 1, 2 * mw + 1) & u8)
+        bands.append(np.asarray(cv2.line(np.zeros_like(u8), p0, p1, 1, 2 * mw + 1), dtype=np.uint8) & u8)
     total = int(u8.sum())
     covered = np.zeros_like(u8)
     for _ in range(max_lines):

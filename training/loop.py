@@ -20,7 +20,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
@@ -31,6 +31,9 @@ from enhance.weightstore import save_weights
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import LossWeights, TrainConfig
 from .logs import RunLog
+
+if TYPE_CHECKING:
+    from .losses import VGGFeatures
 
 Batch = dict[str, torch.Tensor]
 
@@ -51,8 +54,8 @@ class EMA:
         d = self.decay if decay is None else decay
         for e, p in zip(self.model.parameters(), model.parameters()):
             e.lerp_(p.detach(), 1 - d)
-        for e, b in zip(self.model.buffers(), model.buffers()):
-            e.copy_(b)
+        for eb, b in zip(self.model.buffers(), model.buffers()):
+            eb.copy_(b)
 
 
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
@@ -120,7 +123,7 @@ class GANTrainer(ABC):
         self.loss_avg: float | None = None
         self.log = RunLog(self.out_dir, enabled=self.is_main)
         self._good: dict[str, Any] | None = None
-        self._perceptual: nn.Module | None = None
+        self._perceptual: VGGFeatures | None = None
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -148,7 +151,7 @@ class GANTrainer(ABC):
 
     # ------------------------------------------------------------------ losses
     @property
-    def perceptual(self) -> nn.Module:
+    def perceptual(self) -> VGGFeatures:
         if self._perceptual is None:
             from .losses import VGGFeatures
 

@@ -26,7 +26,8 @@ def build_generator(cfg: Pix2PixConfig) -> nn.Module:
     net = UNetRestorer(1, cfg.base, cfg.levels, residual=cfg.task == "denoise" or cfg.prefill != "none")
     if cfg.task == "inpaint" and cfg.prefill != "none":
         nn.init.zeros_(net.out.weight)
-        nn.init.zeros_(net.out.bias)
+        if net.out.bias is not None:
+            nn.init.zeros_(net.out.bias)
     return net
 
 

@@ -45,7 +45,8 @@ class CompactSR(nn.Module):
         self.upconv = nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)
         self.shuffle = nn.PixelShuffle(scale)
         nn.init.zeros_(self.upconv.weight)
-        nn.init.zeros_(self.upconv.bias)
+        if self.upconv.bias is not None:
+            nn.init.zeros_(self.upconv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.head_act(self.head(x))
