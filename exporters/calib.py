@@ -83,14 +83,12 @@ def make_pair(spec: ModelSpec, img: np.ndarray, size: int, gen: torch.Generator)
         noisy = (clean + sigma * torch.randn(clean.shape, generator=gen)).clamp(0, 1)
         return Pair(torch.cat([noisy, torch.full_like(clean[:, :1], sigma)], 1), clean)
     if spec.condition == "mask" and spec.prefill == "ns":  # thin holes, filled by Navier-Stokes first
-        from enhance import holes
         from enhance.training.masks import scratches
+        from enhance.training.pix2pix import prefill_batch
 
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-        hole = scratches(rng, size, size) > 0
-        filled = holes.prefill_ns(clean[0].permute(1, 2, 0).numpy(), hole)
-        mask = torch.from_numpy(hole.astype(np.float32))[None, None]
-        return Pair(torch.cat([torch.from_numpy(filled).permute(2, 0, 1)[None], mask], 1), clean)
+        mask = torch.from_numpy((scratches(rng, size, size) > 0).astype(np.float32))[None, None]
+        return Pair(torch.cat([prefill_batch(clean, mask), mask], 1), clean)
     if spec.condition == "mask":
         mask = torch.zeros_like(clean[:, :1])
         bh, bw = (int(torch.randint(size // 8, size // 2, (1,), generator=gen)) for _ in range(2))

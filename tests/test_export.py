@@ -250,3 +250,20 @@ def test_onnx_backend_tiles_larger_on_the_cpu(tiny_specs: list[ModelSpec]) -> No
     assert ort_tile >= torch_tile
     if torch_tile == CPU_MAX_TILE:  # torch was held by its cap, not by free memory
         assert ort_tile > torch_tile
+
+
+def test_calibration_pairs_of_a_prefill_model_come_filled_by_navier_stokes() -> None:
+    """int8 calibration feeds a prefill model what it sees at inference: thin holes filled by NS."""
+    from enhance import holes
+    from enhance.builtin import builtin_specs
+    from enhance.exporters.calib import make_pair
+
+    spec = next(s for s in builtin_specs() if s.prefill == "ns")
+    img = smooth_rgb(80, 80)
+    pair = make_pair(spec, img, 64, torch.Generator().manual_seed(0))
+    x, clean = pair.input, pair.target
+    hole = x[0, 3].numpy() > 0.5
+    assert x.shape == (1, 4, 64, 64) and 0 < hole.mean() < 0.5
+    expected = holes.prefill_ns(clean[0].permute(1, 2, 0).numpy(), hole)
+    np.testing.assert_allclose(x[0, :3].permute(1, 2, 0).numpy(), expected, atol=1e-6)
+    assert np.abs(x[0, :3].numpy()[:, hole]).min() > 0  # the holes are filled, not zeroed
