@@ -102,8 +102,8 @@ class Enhancer:
 
     Inpainting models fill holes deeper than ``hole_reach`` px coarse to fine (:mod:`enhance.holes`);
     ``None`` runs one pass whatever the hole. One whose spec names a ``thin_model`` hands its thin holes
-    (scratches, dust) to that model, loaded as ``thin`` with the same settings; set ``thin = None``
-    to fill them with the main model.
+    (scratches, dust) and the rim of its other holes to that model, loaded as ``thin`` with the same
+    settings; set ``thin = None`` to fill everything with the main model.
     """
 
     hole_reach: int | None = holes.REACH
@@ -322,19 +322,19 @@ class Enhancer:
     def _inpaint(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
         """Fill ``hole`` (bool ``(H, W)``) in ``img`` (``(H, W, 3)``); known pixels are kept exactly.
 
-        Thin holes go to the companion model (``spec.thin_model``) when there is one: they are first
-        filled by Navier-Stokes so that the main pass sees them as known, the main model fills the
-        rest (coarse to fine for deep holes, :mod:`enhance.holes`), then the companion corrects the
-        thin ones. Progress is reported for the full-size passes (each pass a share of the count)."""
-        thin = holes.thin_parts(hole) if self.thin is not None else None
-        if thin is not None and thin.any():
-            assert self.thin is not None
-            rest = hole & ~thin
-            if not rest.any():
-                return self.thin._fill(img, thin, progress, precise)
-            img = self._fill(holes.prefill_ns(img, thin), rest, _stage(progress, 0, 2), precise)
-            return self.thin._fill(img, thin, _stage(progress, 1, 2), precise)
-        return self._fill(img, hole, progress, precise)
+        With a companion model (``spec.thin_model``), thin holes are first filled by Navier-Stokes so
+        that the main pass sees them as known; the main model fills the rest (coarse to fine for deep
+        holes, :mod:`enhance.holes`); then the companion fills the thin holes and the rim of the others
+        (``holes.edge_band``) again from all that. Progress is reported for the full-size passes (each
+        pass a share of the count)."""
+        if self.thin is None:
+            return self._fill(img, hole, progress, precise)
+        thin = holes.thin_parts(hole)
+        rest = hole & ~thin
+        if not rest.any():
+            return self.thin._fill(img, thin, progress, precise)
+        img = self._fill(holes.prefill_ns(img, thin) if thin.any() else img, rest, _stage(progress, 0, 2), precise)
+        return self.thin._fill(img, thin | holes.edge_band(hole), _stage(progress, 1, 2), precise)
 
     def _fill(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
         """This model's own fill of ``hole``: after a Navier-Stokes prefill in one pass

@@ -114,6 +114,15 @@ def test_thin_parts_keeps_scratches_and_dust_drops_boxes() -> None:
     assert not holes.thin_parts(touching)[10:40, 60:90].any()
 
 
+def test_edge_band_is_the_rim_of_each_hole() -> None:
+    box = _box(64, 64, 10, 10, 30)  # rows and columns 10..39
+    band = holes.edge_band(box, 3.0)
+    assert not (band & ~box).any()
+    assert band[10, 10:40].all() and band[12, 20] and not band[13, 20] and not band[25, 25]
+    assert holes.edge_band(box, 100.0).sum() == box.sum()
+    assert not holes.edge_band(np.zeros((8, 8), bool)).any()
+
+
 def test_prefill_ns_fills_only_the_hole_in_float() -> None:
     scene = _smooth_scene(96, 128)
     hole = _box(96, 128, 40, 50, 4)
@@ -162,8 +171,12 @@ def test_thin_holes_go_to_the_thin_model() -> None:
     main = Enhancer(_inpaint_spec("main"), net=_Constant(0.5), device="cpu", tile=0)
     main.thin = Enhancer(_inpaint_spec("thin", prefill="ns"), net=_Constant(0.9), device="cpu", tile=0)
     out = main.enhance_rgb(scene, mask=(scratch | box).astype(np.float32))
-    assert np.allclose(out[box], 0.5) and np.allclose(out[scratch], 0.9)
+    rim = holes.edge_band(box)  # the box's rim goes to the thin model too, its interior stays the main model's
+    assert rim.any() and (box & ~rim).any()
+    assert np.allclose(out[box & ~rim], 0.5) and np.allclose(out[rim], 0.9) and np.allclose(out[scratch], 0.9)
     assert np.array_equal(out[~(scratch | box)], scene[~(scratch | box)])
+    out = main.enhance_rgb(scene, mask=box.astype(np.float32))  # no thin part: still the rim
+    assert np.allclose(out[box & ~rim], 0.5) and np.allclose(out[rim], 0.9)
     main.thin = None  # without a thin model the main one fills everything
     out = main.enhance_rgb(scene, mask=(scratch | box).astype(np.float32))
     assert np.allclose(out[scratch | box], 0.5)
