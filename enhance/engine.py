@@ -324,17 +324,23 @@ class Enhancer:
 
         With a companion model (``spec.thin_model``), thin holes are first filled by Navier-Stokes so
         that the main pass sees them as known; the main model fills the rest (coarse to fine for deep
-        holes, :mod:`enhance.holes`); then the companion fills the thin holes and the rim of the others
-        (``holes.edge_band``) again from all that. Progress is reported for the full-size passes (each
-        pass a share of the count)."""
+        holes, :mod:`enhance.holes`); then the companion fills the thin holes again, and the rim of
+        the others ring by ring from the outside in (``holes.rim_rings``), each ring's bounding box
+        only. Progress is reported for the full-size passes (each pass a share of the count)."""
         if self.thin is None:
             return self._fill(img, hole, progress, precise)
         thin = holes.thin_parts(hole)
         rest = hole & ~thin
         if not rest.any():
             return self.thin._fill(img, thin, progress, precise)
-        img = self._fill(holes.prefill_ns(img, thin) if thin.any() else img, rest, _stage(progress, 0, 2), precise)
-        return self.thin._fill(img, thin | holes.edge_band(hole), _stage(progress, 1, 2), precise)
+        rings = holes.rim_rings(hole)
+        passes = 1 + len(rings)
+        img = self._fill(holes.prefill_ns(img, thin) if thin.any() else img, rest, _stage(progress, 0, passes), precise)
+        img = np.array(img, dtype=np.float32)  # the first ring holds the thin holes (depth <= THIN_DEPTH)
+        for k, ring in enumerate(rings):
+            rows, cols = holes.crop_box(ring, holes.RING_MARGIN)
+            img[rows, cols] = self.thin._fill(img[rows, cols], ring[rows, cols], _stage(progress, k + 1, passes), precise)
+        return img
 
     def _fill(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
         """This model's own fill of ``hole``: after a Navier-Stokes prefill in one pass

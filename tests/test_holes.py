@@ -114,13 +114,18 @@ def test_thin_parts_keeps_scratches_and_dust_drops_boxes() -> None:
     assert not holes.thin_parts(touching)[10:40, 60:90].any()
 
 
-def test_edge_band_is_the_rim_of_each_hole() -> None:
-    box = _box(64, 64, 10, 10, 30)  # rows and columns 10..39
-    band = holes.edge_band(box, 3.0)
-    assert not (band & ~box).any()
-    assert band[10, 10:40].all() and band[12, 20] and not band[13, 20] and not band[25, 25]
-    assert holes.edge_band(box, 100.0).sum() == box.sum()
-    assert not holes.edge_band(np.zeros((8, 8), bool)).any()
+def test_rim_rings_overlap_from_the_edge_inwards() -> None:
+    box = _box(64, 64, 10, 10, 30)  # rows and columns 10..39: depth 1 (edge) to 15 (centre)
+    rings = holes.rim_rings(box, width=3.0, step=2.0, count=20)
+    first = rings[0]
+    assert not (first & ~box).any()
+    assert first[10, 10:40].all() and first[12, 20] and not first[13, 20] and not first[25, 25]
+    assert rings[1][13, 20] and rings[1][12, 20] and not rings[1][11, 20]  # depth (2, 5]: overlaps the first
+    assert len(rings) == 8 and rings[-1][24, 24]  # (14, 17]  # empty rings past the centre are dropped
+    assert np.array_equal(np.logical_or.reduce(rings), box)
+    assert holes.rim_rings(np.zeros((8, 8), bool)) == []
+    assert holes.crop_box(box, 4) == (slice(6, 44), slice(6, 44))
+    assert holes.crop_box(box, 50) == (slice(0, 64), slice(0, 64))
 
 
 def test_prefill_ns_fills_only_the_hole_in_float() -> None:
@@ -167,11 +172,11 @@ def test_thin_holes_go_to_the_thin_model() -> None:
     line = np.zeros((128, 160), np.uint8)
     cv2.line(line, (4, 8), (150, 20), 1, 2)
     scratch = line > 0
-    box = _box(128, 160, 60, 40, 40)
+    box = _box(128, 160, 40, 40, 60)  # 30 px deep: deeper than the rim rings reach
     main = Enhancer(_inpaint_spec("main"), net=_Constant(0.5), device="cpu", tile=0)
     main.thin = Enhancer(_inpaint_spec("thin", prefill="ns"), net=_Constant(0.9), device="cpu", tile=0)
     out = main.enhance_rgb(scene, mask=(scratch | box).astype(np.float32))
-    rim = holes.edge_band(box)  # the box's rim goes to the thin model too, its interior stays the main model's
+    rim = np.logical_or.reduce(holes.rim_rings(box))  # the box's rim goes to the thin model too, its interior stays the main model's
     assert rim.any() and (box & ~rim).any()
     assert np.allclose(out[box & ~rim], 0.5) and np.allclose(out[rim], 0.9) and np.allclose(out[scratch], 0.9)
     assert np.array_equal(out[~(scratch | box)], scene[~(scratch | box)])
