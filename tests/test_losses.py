@@ -151,3 +151,12 @@ def test_mse_weight_enters_the_reconstruction_loss() -> None:
     fake, real = torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 0.5)
     total, parts = trainer.reconstruction(fake, real, LossWeights(pixel=0.0, mse=2.0))
     assert set(parts) == {"mse"} and abs(total.item() - 0.5) < 1e-6
+
+
+def test_log_mse_loss_is_minus_the_mean_psnr() -> None:
+    from enhance.training.losses import log_mse_loss
+
+    target = torch.zeros(2, 3, 4, 4)
+    pred = torch.cat([torch.full((1, 3, 4, 4), 0.1), torch.full((1, 3, 4, 4), 0.01)])
+    # PSNR 20 dB and 40 dB: the loss is minus their mean, whatever their MSEs' ratio
+    assert abs(log_mse_loss(pred, target).item() - (-30.0)) < 1e-3

@@ -34,6 +34,7 @@ class DataConfig:
 class LossWeights:
     pixel: float = 1.0  # Charbonnier (L1-like)
     mse: float = 0.0  # squared error: what PSNR measures, for a last fine-tune
+    log_mse: float = 0.0  # per-sample 10 log10(MSE), i.e. minus the mean PSNR: every sample counts alike
     ssim: float = 0.0
     perceptual: float = 0.0
     adversarial: float = 0.0

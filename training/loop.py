@@ -179,6 +179,8 @@ class GANTrainer(ABC):
             parts["pixel"] = w.pixel * L.charbonnier_loss(fake.float(), real.float(), weight=pixel_weight)
         if w.mse:
             parts["mse"] = w.mse * L.mse_loss(fake.float(), real.float(), weight=pixel_weight)
+        if w.log_mse:
+            parts["log_mse"] = w.log_mse * L.log_mse_loss(fake.float(), real.float())
         if w.ssim:
             parts["ssim"] = w.ssim * L.ssim_loss(fake.float().clamp(0, 1), real.float())
         if w.perceptual:

@@ -48,6 +48,16 @@ def mse_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | No
     return (err * w).sum() / w.sum().clamp_min(1e-12)
 
 
+def log_mse_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Mean over the batch of ``10 * log10(MSE)`` of each sample: minus its PSNR (0-1 scale).
+
+    Unlike the MSE of the whole batch, which heavy noise dominates, every sample counts by its
+    relative error, as in a benchmark's mean PSNR; ``eps`` keeps a perfect sample finite.
+    """
+    per_sample = (pred - target).square().flatten(1).mean(1)
+    return (10.0 * torch.log10(per_sample + eps)).mean()
+
+
 def ssim_loss(pred: torch.Tensor, target: torch.Tensor, window: int = 11) -> torch.Tensor:
     """``(1 - SSIM) / 2`` averaged over the image (kornia)."""
     from kornia.losses import ssim_loss as k_ssim
