@@ -190,7 +190,7 @@ class Enhancer:
         if self.ensemble > 1:
             extra.append(f"x{self.ensemble} ensemble")
         if self.thin is not None:
-            extra.append(f"thin holes: {self.thin.spec.name}")
+            extra.append(f"thin holes and rims: {self.thin.spec.name}")
         return f"{self.spec.name} ({', '.join(extra)})" if extra else self.spec.name
 
     # ------------------------------------------------------------------ tensors
