@@ -16,6 +16,14 @@ from enhance.errors import ConfigError
 
 
 # ---------------------------------------------------------------- pixel losses
+def _weighted_mean(err: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """Mean of ``err``, or its mean weighted by ``weight`` (broadcastable to it)."""
+    if weight is None:
+        return err.mean()
+    w = weight.expand_as(err)
+    return (err * w).sum() / w.sum().clamp_min(1e-12)
+
+
 def charbonnier_loss(
     pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3, weight: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -24,11 +32,7 @@ def charbonnier_loss(
     ``weight`` (broadcastable to ``pred``, e.g. ``(B, 1, H, W)``) makes it a weighted mean, so
     that, say, each inpainting sample counts by its hole alone whatever the hole's size.
     """
-    err = torch.sqrt((pred - target).square() + eps * eps)
-    if weight is None:
-        return err.mean()
-    w = weight.expand_as(err)
-    return (err * w).sum() / w.sum().clamp_min(1e-12)
+    return _weighted_mean(torch.sqrt((pred - target).square() + eps * eps), weight)
 
 
 def l1_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -41,11 +45,7 @@ def mse_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | No
     Reported x 255^2 would be the MSE in 8-bit units; kept on the 0-1 scale, so its gradients are
     small, which Adam does not mind.
     """
-    err = (pred - target).square()
-    if weight is None:
-        return err.mean()
-    w = weight.expand_as(err)
-    return (err * w).sum() / w.sum().clamp_min(1e-12)
+    return _weighted_mean((pred - target).square(), weight)
 
 
 def log_mse_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
