@@ -326,7 +326,7 @@ class Enhancer:
         that the main pass sees them as known; the main model fills the rest (coarse to fine for deep
         holes, :mod:`enhance.holes`); then the companion fills the thin holes again, and the rim of
         the others ring by ring from the outside in (``holes.rim_rings``), each ring's bounding box
-        only. Progress is reported for the full-size passes (each pass a share of the count)."""
+        only. Progress is reported for every pass, coarse ones included (each a share of the count)."""
         if self.thin is None:
             return self._fill(img, hole, progress, precise)
         thin = holes.thin_parts(hole)
@@ -346,18 +346,21 @@ class Enhancer:
         """This model's own fill of ``hole``: after a Navier-Stokes prefill in one pass
         (``spec.prefill == "ns"``), else with the hole zeroed, coarse to fine."""
         precise = precise and self._ensure_fp32_net()
+        passes = 0
 
-        def fill(rgb: np.ndarray, h: np.ndarray, final: bool) -> np.ndarray:
+        def fill(rgb: np.ndarray, h: np.ndarray, depth: int) -> np.ndarray:
+            nonlocal passes
+            passes = max(passes, depth + 1)  # the coarsest pass comes first and knows how many follow
             x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
             t = torch.from_numpy(h.astype(np.float32))[None, None]
             known = x * (1 - t)
-            out = self.run_tensor(torch.cat([x if prefilled else known, t], 1), progress if final else None,
-                                  precise=precise)
+            out = self.run_tensor(torch.cat([x if prefilled else known, t], 1),
+                                  _stage(progress, passes - 1 - depth, passes), precise=precise)
             return (out * t + known)[0].permute(1, 2, 0).numpy()
 
         prefilled = self.spec.prefill == "ns"
         if prefilled:
-            return fill(holes.prefill_ns(img, hole), hole, True)
+            return fill(holes.prefill_ns(img, hole), hole, 0)
         return holes.fill_coarse_to_fine(fill, img, hole, self.hole_reach)
 
     def upscale_alpha(self, alpha: np.ndarray) -> np.ndarray:

@@ -32,9 +32,10 @@ REACH = 32
 #: no halving below this side (px): the network still needs some context
 MIN_SIDE = 64
 
-#: ``fill(rgb, hole, final)``: float32 ``(H, W, 3)`` and bool ``(H, W)`` -> float32 ``(H, W, 3)`` with
-#: the hole filled and the known pixels kept; ``final`` is True for the full-size pass only
-FillFn = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
+#: ``fill(rgb, hole, depth)``: float32 ``(H, W, 3)`` and bool ``(H, W)`` -> float32 ``(H, W, 3)`` with
+#: the hole filled and the known pixels kept; ``depth`` is 0 for the full-size pass, 1 at half size,
+#: and so on. The passes come coarsest first, so the first call's ``depth + 1`` is the number of passes.
+FillFn = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
 
 def hole_depth(hole: np.ndarray) -> float:
@@ -50,25 +51,25 @@ def distance_to_known(hole: np.ndarray) -> np.ndarray:
 
 
 def fill_coarse_to_fine(
-    fill: FillFn, rgb: np.ndarray, hole: np.ndarray, reach: int | None = REACH, *, _final: bool = True
+    fill: FillFn, rgb: np.ndarray, hole: np.ndarray, reach: int | None = REACH, *, _depth: int = 0
 ) -> np.ndarray:
     """Fill ``hole`` (bool ``(H, W)``, True = fill) in ``rgb`` (float32 ``(H, W, 3)``) with ``fill``,
     first at half size where the hole is deeper than ``reach`` (None: always one pass)."""
     h, w = hole.shape
     if reach is None or min(h, w) < 2 * MIN_SIDE:
-        return fill(rgb, hole, _final)
+        return fill(rgb, hole, _depth)
     dist = distance_to_known(hole)
     if dist.max() <= reach:
-        return fill(rgb, hole, _final)
+        return fill(rgb, hole, _depth)
     half = ((w + 1) // 2, (h + 1) // 2)
     small = cv2.resize(rgb, half, interpolation=cv2.INTER_AREA)
     # a half-size pixel is a hole if any of its full-size pixels is: known pixels stay truly known
     small_hole = cv2.resize(hole.astype(np.float32), half, interpolation=cv2.INTER_AREA) > 0
-    coarse_small = fill_coarse_to_fine(fill, small, small_hole, reach, _final=False)
+    coarse_small = fill_coarse_to_fine(fill, small, small_hole, reach, _depth=_depth + 1)
     coarse = np.clip(cv2.resize(coarse_small, (w, h), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
     interior = dist > reach
     guided = np.where(interior[:, :, None], coarse, rgb).astype(np.float32)
-    return fill(guided, hole & ~interior, _final)
+    return fill(guided, hole & ~interior, _depth)
 
 
 #: a connected hole no pixel of which is farther than this (px) from a known pixel is "thin":

@@ -20,10 +20,10 @@ class Recorder:
 
     def __init__(self, value: float = 0.25) -> None:
         self.value = value
-        self.calls: list[tuple[tuple[int, int], np.ndarray, bool]] = []
+        self.calls: list[tuple[tuple[int, int], np.ndarray, int]] = []
 
-    def __call__(self, rgb: np.ndarray, hole: np.ndarray, final: bool) -> np.ndarray:
-        self.calls.append((hole.shape, hole.copy(), final))
+    def __call__(self, rgb: np.ndarray, hole: np.ndarray, depth: int) -> np.ndarray:
+        self.calls.append((hole.shape, hole.copy(), depth))
         return np.where(hole[:, :, None], np.float32(self.value), rgb).astype(np.float32)
 
 
@@ -38,7 +38,7 @@ def test_shallow_holes_take_one_pass() -> None:
     hole = _box(200, 300, 50, 60, 40)  # 20 px deep at most
     fill = Recorder()
     out = holes.fill_coarse_to_fine(fill, rgb, hole)
-    assert len(fill.calls) == 1 and np.array_equal(fill.calls[0][1], hole) and fill.calls[0][2]
+    assert len(fill.calls) == 1 and np.array_equal(fill.calls[0][1], hole) and fill.calls[0][2] == 0
     assert np.array_equal(out[~hole], rgb[~hole]) and np.all(out[hole] == 0.25)
 
 
@@ -49,7 +49,7 @@ def test_deep_holes_are_filled_coarse_to_fine() -> None:
     out = holes.fill_coarse_to_fine(fill, rgb, hole)
     shapes = [c[0] for c in fill.calls]
     assert shapes == [(64, 80), (128, 160), (256, 320), (512, 640)]  # coarsest first
-    assert [c[2] for c in fill.calls] == [False, False, False, True]
+    assert [c[2] for c in fill.calls] == [3, 2, 1, 0]
     for shape, asked, _ in fill.calls:  # below the coarsest level every pass fills a shallow band only
         if shape != (64, 80):
             assert holes.hole_depth(asked) <= holes.REACH
@@ -199,3 +199,13 @@ def test_progress_runs_once_through_both_passes() -> None:
     seen: list[float] = []
     main.enhance_rgb(scene, mask=mask.astype(np.float32), progress=lambda d, t: seen.append(d / t))
     assert len(seen) > 2 and seen == sorted(seen) and seen[-1] == 1.0 and 0.4 < seen[len(seen) // 2] < 0.8
+
+
+def test_progress_covers_the_coarse_passes() -> None:
+    """A deep hole takes four passes (see above); each reports its share, not the last one only."""
+    scene = _smooth_scene(512, 640)
+    hole = _box(512, 640, 100, 150, 300)
+    enh = Enhancer(_inpaint_spec("main"), net=_Constant(0.5), device="cpu", tile=0)  # one call per pass
+    seen: list[float] = []
+    enh.enhance_rgb(scene, mask=hole.astype(np.float32), progress=lambda d, t: seen.append(d / t))
+    assert seen == [0.25, 0.5, 0.75, 1.0]
