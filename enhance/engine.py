@@ -329,18 +329,27 @@ class Enhancer:
         only. Progress is reported for every pass, coarse ones included (each a share of the count)."""
         if self.thin is None:
             return self._fill(img, hole, progress, precise)
-        thin = holes.thin_parts(hole)
-        rest = hole & ~thin
-        if not rest.any():
-            return self.thin._fill(img, thin, progress, precise)
+        if not (hole & ~holes.thin_parts(hole)).any():
+            return self.thin._fill(img, hole, progress, precise)
         rings = holes.rim_rings(hole)
         passes = 1 + len(rings)
-        img = self._fill(holes.prefill_ns(img, thin) if thin.any() else img, rest, _stage(progress, 0, passes), precise)
+        img = self.main_fill(img, hole, _stage(progress, 0, passes), precise)
         img = np.array(img, dtype=np.float32)  # the first ring holds the thin holes (depth <= THIN_DEPTH)
         for k, ring in enumerate(rings):
             rows, cols = holes.crop_box(ring, holes.RING_MARGIN)
             img[rows, cols] = self.thin._fill(img[rows, cols], ring[rows, cols], _stage(progress, k + 1, passes), precise)
         return img
+
+    def main_fill(
+        self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None = None, precise: bool = False
+    ) -> np.ndarray:
+        """This model's fill of ``hole`` before the companion redoes the rim: the thin parts
+        (``holes.thin_parts``) filled by Navier-Stokes, the rest by this model with them as context.
+        The thin-hole model is trained on the rings of this fill (``training/rings.py``)."""
+        thin = holes.thin_parts(hole)
+        rest = hole & ~thin
+        img = holes.prefill_ns(img, thin) if thin.any() else img
+        return self._fill(img, rest, progress, precise) if rest.any() else np.asarray(img, dtype=np.float32)
 
     def _fill(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
         """This model's own fill of ``hole``: after a Navier-Stokes prefill in one pass

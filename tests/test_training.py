@@ -263,3 +263,45 @@ def test_ddp_under_torchrun_on_cpu(image_dir: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "last.safetensors").is_file() and (out / "best_pretrain.safetensors").is_file()
     assert _logged(out, "pixel")
+
+
+def test_ring_bank_shows_a_ring_its_surroundings() -> None:
+    """A ring sample: the known image and the rings outside it are clean, the hole inside it holds
+    the main model's fill (here a constant), and the ring lies inside the deep mask."""
+    from enhance import holes
+    from enhance.training.rings import RingBank
+
+    clean = torch.rand(6, 3, 64, 64)
+    bank = RingBank(clean, lambda rgb, hole: np.where(hole[:, :, None], np.float32(2.0), rgb), seed=3)
+    assert bank.masks.shape == (6, 64, 64) and all(holes.hole_depth(m) > holes.THIN_DEPTH for m in bank.masks)
+    c, base, ring = bank.sample(np.arange(6), np.random.default_rng(0), turn=False)
+    assert torch.equal(c, clean)
+    depths = set()
+    for i in range(6):
+        hole, r, b = bank.masks[i], ring[i, 0].numpy() > 0.5, base[i].permute(1, 2, 0).numpy()
+        d = holes.distance_to_known(hole)
+        assert r.any() and not (r & ~hole).any()
+        filled = (b == 2.0).all(axis=2)
+        assert not (filled & ~hole).any() and filled[hole & (d > d[r].max())].all()
+        assert not filled[hole & (d < d[r].min())].any()  # rings outside this one: clean
+        depths.add(round(float(d[r].min())))
+    assert len(depths) > 1  # not always the outermost ring
+
+
+def test_thin_model_trains_on_rings_of_the_main_fill(image_dir: Path, tmp_path: Path) -> None:
+    cfg = Pix2PixConfig(
+        out_dir=str(tmp_path / "rings"), task="inpaint", prefill="ns", base=8, levels=2, batch=4, patch=32,
+        pretrain_steps=4, gan_steps=0, log_every=2, val_every=4, sample_every=4, ckpt_every=4,
+        data=DataConfig(train_dirs=(str(image_dir),), blur_threshold=0.0, val_images=2), device="cpu",
+        hole_loss=True, mask_weights=(0.0, 0.0, 1.0), ring_teacher="inpaint", ring_fraction=0.5, ring_bank=6,
+    )
+    trainer = Pix2PixTrainer(cfg)
+    assert len(trainer.rings or []) == 6
+    val = trainer.validation_set()["target"]  # the validation crops with scratches, then the same crops' rings
+    n = val.shape[0] // 2
+    assert n >= 1 and torch.equal(val[:n], val[n:])
+    batch = trainer.make_batch("pretrain")
+    assert batch["input"].shape == (4, 4, 32, 32) and batch["pixel_weight"].shape == (4, 1, 32, 32)
+    assert trainer.fit()["step"] == 4
+    with pytest.raises(ConfigError, match="ring_teacher"):
+        Pix2PixTrainer(dataclasses.replace(cfg, ring_fraction=0.0))

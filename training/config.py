@@ -106,6 +106,12 @@ class Pix2PixConfig(TrainConfig):
     # inpaint: "ns" fills the hole with OpenCV's Navier-Stokes first and the network learns a correction
     # (the thin-hole model); "none" zeroes it
     prefill: Prefill = "none"
+    # inpaint: also train on the rims of deep holes as this inpainting model fills them (a built-in
+    # model name such as "inpaint", or a .safetensors file of one), ``ring_fraction`` of each batch,
+    # from ``ring_bank`` crops filled once at the start (training/rings.py; the thin-hole model)
+    ring_teacher: str | None = None
+    ring_fraction: float = 0.5
+    ring_bank: int = 2000
     gan_loss: LossWeights = LossWeights(pixel=1.0, ssim=0.2, perceptual=0.1, adversarial=0.002)
 
 

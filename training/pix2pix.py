@@ -18,6 +18,7 @@ from .data import ImageBank, prepare
 from .degrade import denoise_pair
 from .loop import Batch, GANTrainer, export_generator
 from .masks import mask_bank
+from .rings import RingBank, teacher_fill
 
 
 def build_generator(cfg: Pix2PixConfig) -> nn.Module:
@@ -49,6 +50,8 @@ class Pix2PixTrainer(GANTrainer):
             raise ConfigError(f"patch {cfg.patch} must be a multiple of {2 ** cfg.levels} for {cfg.levels} levels")
         if cfg.prefill != "none" and cfg.task != "inpaint":
             raise ConfigError(f"prefill = {cfg.prefill!r} is for task = 'inpaint' only")
+        if cfg.ring_teacher and (cfg.task != "inpaint" or not 0 < cfg.ring_fraction <= 1 or cfg.ring_bank < 1):
+            raise ConfigError("ring_teacher is for task = 'inpaint', with 0 < ring_fraction <= 1 and ring_bank >= 1")
         super().__init__(cfg, build_generator(cfg), PatchCritic(3 + 1 + 3, cfg.critic_base))
         self.pcfg = cfg
         train, val = prepare(list(cfg.data.train_dirs), self.out_dir, cfg.patch, cfg.data.val_fraction,
@@ -63,6 +66,14 @@ class Pix2PixTrainer(GANTrainer):
         vgen = torch.Generator(device=self.device).manual_seed(12345)
         self._val = self._degrade(target, vgen, fixed_masks=torch.from_numpy(
             mask_bank(target.shape[0], vsize, 999, cfg.mask_weights)).to(self.device))
+        self.rings: RingBank | None = None
+        if cfg.ring_teacher:  # validation: the scratch crops above, then the same crops' rings
+            fill = teacher_fill(cfg.ring_teacher)
+            bank_gen = torch.Generator().manual_seed(cfg.seed + 7)
+            self.rings = RingBank(self.train_bank.sample(cfg.ring_bank, cfg.patch, bank_gen), fill, cfg.seed)
+            val_rings = RingBank(target, fill, 999)
+            ring_val = self._ring_batch(val_rings, np.arange(len(val_rings)), np.random.default_rng(999), turn=False)
+            self._val = {k: torch.cat([v, ring_val[k]]) for k, v in self._val.items()}
 
     def _degrade(self, clean: torch.Tensor, gen: torch.Generator, fixed_masks: torch.Tensor | None = None) -> Batch:
         if self.pcfg.task == "denoise":
@@ -76,19 +87,34 @@ class Pix2PixTrainer(GANTrainer):
                 m = torch.rot90(m, k, (1, 2))
             else:
                 m = fixed_masks
-            hole = m[:, None].float()
-            rgb = clean * (1 - hole)
-            if self.pcfg.prefill == "ns":
-                rgb = prefill_batch(rgb, hole)
-            cond = torch.cat([rgb, hole], 1)
-            if self.pcfg.hole_loss:  # each sample weighs the same, spread over its hole
-                area = hole.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)
-                return {"input": cond, "cond": cond, "target": clean, "pixel_weight": hole / area}
+            return self._inpaint_batch(clean, clean, m[:, None].float())
         return {"input": cond, "cond": cond, "target": clean}
 
+    def _inpaint_batch(self, clean: torch.Tensor, image: torch.Tensor, hole: torch.Tensor) -> Batch:
+        """Fill ``hole`` ``(B, 1, H, W)`` in ``image`` (``clean``, or a ring's surroundings) back to ``clean``."""
+        rgb = image * (1 - hole)
+        if self.pcfg.prefill == "ns":
+            rgb = prefill_batch(rgb, hole)
+        cond = torch.cat([rgb, hole], 1)
+        if self.pcfg.hole_loss:  # each sample weighs the same, spread over its hole
+            area = hole.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)
+            return {"input": cond, "cond": cond, "target": clean, "pixel_weight": hole / area}
+        return {"input": cond, "cond": cond, "target": clean}
+
+    def _ring_batch(self, bank: RingBank, index: np.ndarray, rng: np.random.Generator, turn: bool = True) -> Batch:
+        clean, image, ring = (t.to(self.device) for t in bank.sample(index, rng, turn))
+        return self._inpaint_batch(clean, image, ring)
+
     def make_batch(self, phase: str) -> Batch:
-        clean = self.train_bank.sample(self.pcfg.batch, self.pcfg.patch, self.gen)
-        return self._degrade(clean, self.dgen)
+        n_ring = round(self.pcfg.batch * self.pcfg.ring_fraction) if self.rings is not None else 0
+        parts = []
+        if n_ring < self.pcfg.batch:
+            parts.append(self._degrade(self.train_bank.sample(self.pcfg.batch - n_ring, self.pcfg.patch, self.gen), self.dgen))
+        if self.rings is not None and n_ring:
+            # numpy draws seeded from the trainer's generator, so a resumed run continues the same way
+            rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=self.gen)))
+            parts.append(self._ring_batch(self.rings, rng.integers(0, len(self.rings), n_ring), rng))
+        return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
     def generate(self, G: nn.Module, batch: Batch) -> torch.Tensor:
         out = G(batch["input"])
