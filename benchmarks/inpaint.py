@@ -65,14 +65,16 @@ def mask_for(index: int, kind: str, h: int, w: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------- methods
 def ours(tile: int | str = 0, weights: Path | None = None, ensemble: int = 1, one_pass: bool = False,
-         main_only: bool = False) -> InpaintFn:
+         main_only: bool = False, thin_weights: Path | None = None) -> InpaintFn:
     """Our ``inpaint`` model on the CPU (it keeps the known pixels itself); ``weights``: a candidate
     weight file (e.g. a training checkpoint) instead of the shipped one; ``ensemble``: self-ensemble size;
     ``one_pass``: no coarse-to-fine filling of deep holes; ``main_only``: thin holes not handed to the
-    thin-hole model."""
+    thin-hole model; ``thin_weights``: a candidate for the thin-hole model (inpaint-thin)."""
     from enhance.engine import Enhancer
 
     enh = Enhancer(common.model_spec("inpaint", weights), device="cpu", tile=tile, ensemble=ensemble)
+    if thin_weights is not None:
+        enh.thin = Enhancer(common.model_spec("inpaint-thin", thin_weights), device="cpu", tile=tile, ensemble=ensemble)
     if one_pass:
         enh.hole_reach = None
     if main_only:
@@ -187,6 +189,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tile", default="0", help="our model's tile size in input px (0 = whole image, the default; 'auto')")
     p.add_argument("--weights", type=Path, default=None,
                    help="also evaluate this weight file (e.g. runs/x/best_pretrain.safetensors), next to the shipped one")
+    p.add_argument("--thin-weights", type=Path, default=None,
+                   help="also evaluate ours with this weight file for the thin-hole model (inpaint-thin)")
     p.add_argument("--ensemble", type=int, default=0, choices=(0, 2, 4, 8),
                    help="also run ours with this self-ensemble (flips/rotations averaged)")
     p.add_argument("--main-only", action="store_true",
@@ -199,8 +203,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--upscale must be 1 or more")
     if args.write_manifest and (args.limit is not None or args.upscale != 1):
         p.error("--write-manifest needs the full sets at their own size (drop --limit and --upscale)")
-    if args.write_manifest and args.weights is not None:
-        p.error("--write-manifest and --weights do not mix (release the candidate first)")
+    if args.write_manifest and (args.weights is not None or args.thin_weights is not None):
+        p.error("--write-manifest and --weights / --thin-weights do not mix (release the candidate first)")
     return args
 
 
@@ -220,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         rep(f"Candidate: the weights in `{args.weights}`, next to the shipped model.")
         rep()
         methods[f"**inpaint** candidate (`{args.weights.name}`)"] = ours(tile, args.weights)
+    if args.thin_weights is not None:
+        rep(f"Thin-hole candidate: the weights in `{args.thin_weights}`, with the shipped main model.")
+        rep()
+        methods[f"**inpaint** thin-hole candidate (`{args.thin_weights.name}`)"] = ours(tile, thin_weights=args.thin_weights)
     if args.upscale > 1:
         methods["**inpaint** one pass (no coarse-to-fine)"] = ours(tile, one_pass=True)
     if args.main_only:
