@@ -334,10 +334,8 @@ class Enhancer:
         rings = holes.rim_rings(hole)
         passes = 1 + len(rings)
         img = self.main_fill(img, hole, _stage(progress, 0, passes), precise)
-        img = np.array(img, dtype=np.float32)  # the first ring holds the thin holes (depth <= THIN_DEPTH)
-        for k, ring in enumerate(rings):
-            rows, cols = holes.crop_box(ring, holes.RING_MARGIN)
-            img[rows, cols] = self.thin._fill(img[rows, cols], ring[rows, cols], _stage(progress, k + 1, passes), precise)
+        for k, ring in enumerate(rings):  # the first ring holds the thin holes (depth <= THIN_DEPTH)
+            img = self.refill_ring(img, ring, _stage(progress, k + 1, passes), precise)
         return img
 
     def main_fill(
@@ -350,6 +348,18 @@ class Enhancer:
         rest = hole & ~thin
         img = holes.prefill_ns(img, thin) if thin.any() else img
         return self._fill(img, rest, progress, precise) if rest.any() else np.asarray(img, dtype=np.float32)
+
+    def refill_ring(
+        self, img: np.ndarray, ring: np.ndarray, progress: ProgressFn | None = None, precise: bool = False
+    ) -> np.ndarray:
+        """A copy of ``img`` with ``ring`` (one of ``holes.rim_rings``) filled again by the thin-hole
+        model, run on the ring's bounding box plus ``holes.RING_MARGIN`` px only."""
+        if self.thin is None:
+            raise EnhanceError(f"model {self.spec.name!r} has no thin-hole companion to refill rims with")
+        out = np.array(img, dtype=np.float32)
+        rows, cols = holes.crop_box(ring, holes.RING_MARGIN)
+        out[rows, cols] = self.thin._fill(out[rows, cols], ring[rows, cols], progress, precise)
+        return out
 
     def _fill(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
         """This model's own fill of ``hole``: after a Navier-Stokes prefill in one pass

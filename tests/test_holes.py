@@ -10,7 +10,7 @@ import enhance
 from enhance import holes
 from enhance.archs.unet import UNetRestorer
 from enhance.engine import Enhancer
-from enhance.errors import InvalidInputError
+from enhance.errors import EnhanceError, InvalidInputError
 from enhance.registry import default_registry
 from enhance.spec import ModelSpec
 
@@ -185,6 +185,8 @@ def test_thin_holes_go_to_the_thin_model() -> None:
     main.thin = None  # without a thin model the main one fills everything
     out = main.enhance_rgb(scene, mask=(scratch | box).astype(np.float32))
     assert np.allclose(out[scratch | box], 0.5)
+    with pytest.raises(EnhanceError, match="thin-hole"):
+        main.refill_ring(scene, rim)
 
 
 def test_progress_runs_once_through_both_passes() -> None:

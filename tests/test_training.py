@@ -265,27 +265,39 @@ def test_ddp_under_torchrun_on_cpu(image_dir: Path, tmp_path: Path) -> None:
     assert _logged(out, "pixel")
 
 
-def test_ring_bank_shows_a_ring_its_surroundings() -> None:
-    """A ring sample: the known image and the rings outside it are clean, the hole inside it holds
-    the main model's fill (here a constant), and the ring lies inside the deep mask."""
+class _FakeTeacher:
+    """Main fill: 2.0 in the hole; a ring redone by the thin-hole model: 3.0."""
+
+    def main_fill(self, img: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        return np.where(hole[:, :, None], np.float32(2.0), img)
+
+    def refill_ring(self, img: np.ndarray, ring: np.ndarray) -> np.ndarray:
+        return np.where(ring[:, :, None], np.float32(3.0), img)
+
+
+def test_ring_bank_shows_a_ring_what_it_sees_at_inference() -> None:
+    """A ring sample: the known image is clean, the rings outside this one are redone by the thin-hole
+    model, the hole inside it holds the main model's fill, and the ring lies inside the deep mask."""
     from enhance import holes
     from enhance.training.rings import RingBank
 
-    clean = torch.rand(6, 3, 64, 64)
-    bank = RingBank(clean, lambda rgb, hole: np.where(hole[:, :, None], np.float32(2.0), rgb), seed=3)
-    assert bank.masks.shape == (6, 64, 64) and all(holes.hole_depth(m) > holes.THIN_DEPTH for m in bank.masks)
-    c, base, ring = bank.sample(np.arange(6), np.random.default_rng(0), turn=False)
+    clean = torch.rand(8, 3, 64, 64)
+    bank = RingBank(clean, _FakeTeacher(), seed=3)
+    assert bank.masks.shape == (8, 64, 64) and all(holes.hole_depth(m) > holes.THIN_DEPTH for m in bank.masks)
+    c, base, ring = bank.sample(np.arange(8), np.random.default_rng(0), turn=False)
     assert torch.equal(c, clean)
     depths = set()
-    for i in range(6):
+    for i in range(8):
         hole, r, b = bank.masks[i], ring[i, 0].numpy() > 0.5, base[i].permute(1, 2, 0).numpy()
         d = holes.distance_to_known(hole)
         assert r.any() and not (r & ~hole).any()
-        filled = (b == 2.0).all(axis=2)
-        assert not (filled & ~hole).any() and filled[hole & (d > d[r].max())].all()
-        assert not filled[hole & (d < d[r].min())].any()  # rings outside this one: clean
+        assert np.array_equal(b[~hole], clean[i].permute(1, 2, 0).numpy()[~hole])
+        assert (b[hole & (d > d[r].max())] == 2.0).all()  # inside: the main fill
+        assert (b[hole & (d < d[r].min())] == 3.0).all()  # outside: the rings already redone
         depths.add(round(float(d[r].min())))
     assert len(depths) > 1  # not always the outermost ring
+    _, turned, turned_ring = bank.sample(np.arange(8), np.random.default_rng(1))
+    assert torch.equal(turned_ring.sum((1, 2, 3)), ring.sum((1, 2, 3)))
 
 
 def test_thin_model_trains_on_rings_of_the_main_fill(image_dir: Path, tmp_path: Path) -> None:

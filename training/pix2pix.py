@@ -18,7 +18,7 @@ from .data import ImageBank, prepare
 from .degrade import denoise_pair
 from .loop import Batch, GANTrainer, export_generator
 from .masks import mask_bank
-from .rings import RingBank, teacher_fill
+from .rings import RingBank, load_teacher
 
 
 def build_generator(cfg: Pix2PixConfig) -> nn.Module:
@@ -68,10 +68,10 @@ class Pix2PixTrainer(GANTrainer):
             mask_bank(target.shape[0], vsize, 999, cfg.mask_weights)).to(self.device))
         self.rings: RingBank | None = None
         if cfg.ring_teacher:  # validation: the scratch crops above, then the same crops' rings
-            fill = teacher_fill(cfg.ring_teacher)
+            teacher = load_teacher(cfg.ring_teacher)
             bank_gen = torch.Generator().manual_seed(cfg.seed + 7)
-            self.rings = RingBank(self.train_bank.sample(cfg.ring_bank, cfg.patch, bank_gen), fill, cfg.seed)
-            val_rings = RingBank(target, fill, 999)
+            self.rings = RingBank(self.train_bank.sample(cfg.ring_bank, cfg.patch, bank_gen), teacher, cfg.seed)
+            val_rings = RingBank(target, teacher, 999)
             ring_val = self._ring_batch(val_rings, np.arange(len(val_rings)), np.random.default_rng(999), turn=False)
             self._val = {k: torch.cat([v, ring_val[k]]) for k, v in self._val.items()}
 

@@ -4,17 +4,18 @@ At inference (``enhance.engine.Enhancer._inpaint``) the main inpainting model fi
 the thin-hole model refills its rim ring by ring from the outside in (``enhance.holes.rim_rings``):
 each ring is filled by Navier-Stokes from what surrounds it (the known image or the rings already
 redone on one side, the main model's fill on the other) and the network corrects that. Trained on
-scratches only, the network never saw the main model's fill as a neighbour; these samples show it.
+scratches only, the network never saw the main model's fill, nor its own, as a neighbour; these
+samples show it both.
 
-A :class:`RingBank` holds clean crops, deep masks (strokes and boxes) and the main model's fill of
-them (``Enhancer.main_fill``, computed once). :meth:`RingBank.sample` picks a ring of each mask and
-returns the image around it as the ring sees it at inference, except that the rings outside it are
-the clean image (they were redone already; their remaining error is not modelled).
+A :class:`RingBank` holds clean crops, deep masks (strokes and boxes, drawn larger and cropped) and
+for each a ring ``k`` with the image as ring ``k`` finds it at inference: the teacher's main fill
+(``Enhancer.main_fill``) with rings ``0 .. k-1`` redone by the teacher's thin-hole model
+(``Enhancer.refill_ring``). Computed once, at the start of training.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -29,7 +30,13 @@ CANVAS_SCALE = 4
 #: a crop is kept only if it has a pixel deeper than ``holes.THIN_DEPTH`` and at most this much hole
 MAX_HOLE_FRACTION = 0.6
 
-FillFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (rgb (H, W, 3) float32, hole (H, W) bool) -> rgb
+
+class Teacher(Protocol):
+    """What the bank needs of an inpainting ``enhance.engine.Enhancer``."""
+
+    def main_fill(self, img: np.ndarray, hole: np.ndarray) -> np.ndarray: ...
+
+    def refill_ring(self, img: np.ndarray, ring: np.ndarray) -> np.ndarray: ...
 
 
 def deep_mask(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -51,35 +58,36 @@ def deep_mask(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 class RingBank:
-    """Clean crops ``(N, 3, P, P)``, deep masks ``(N, P, P)`` and ``fill``'s result for them, on the CPU."""
+    """Clean crops ``(N, 3, P, P)`` (on the CPU), and per crop a deep mask, one of its rings and the
+    image that ring sees at inference (float32 ``(N, P, P, 3)``)."""
 
-    def __init__(self, clean: torch.Tensor, fill: FillFn, seed: int) -> None:
+    def __init__(self, clean: torch.Tensor, teacher: Teacher, seed: int) -> None:
         rng = np.random.default_rng(seed)
         size = clean.shape[-1]
         self.clean = clean.detach().float().cpu()
         self.masks = np.stack([deep_mask(rng, size) for _ in range(clean.shape[0])])
-        rgb = self.clean.permute(0, 2, 3, 1).numpy()
-        self.fills = np.stack([fill(np.ascontiguousarray(im), m) for im, m in zip(rgb, self.masks)])
+        rings, bases = [], []
+        for im, hole in zip(self.clean.permute(0, 2, 3, 1).numpy(), self.masks):
+            all_rings = holes.rim_rings(hole)
+            k = int(rng.integers(0, len(all_rings)))
+            base = teacher.main_fill(np.ascontiguousarray(im), hole)
+            for outer in all_rings[:k]:
+                base = teacher.refill_ring(base, outer)
+            rings.append(all_rings[k])
+            bases.append(base)
+        self.rings, self.bases = np.stack(rings), np.stack(bases).astype(np.float32)
 
     def __len__(self) -> int:
         return self.clean.shape[0]
 
     def sample(self, index: np.ndarray, rng: np.random.Generator, turn: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """For the bank entries ``index``: (clean ``(B, 3, P, P)``, the image the ring sees ``(B, 3, P, P)``,
-        the ring ``(B, 1, P, P)``), each entry at a random ring depth (and, with ``turn``, quarter turn)."""
-        cleans, bases, rings = [], [], []
-        for i in index:
-            clean = self.clean[i].permute(1, 2, 0).numpy()
-            hole = self.masks[i]
-            all_rings = holes.rim_rings(hole)
-            k = int(rng.integers(0, len(all_rings)))
-            # outside ring k: the rings before it are redone (here: clean), the inside is the main fill
-            outer = hole & (holes.distance_to_known(hole) <= k * holes.RING_STEP)
-            base = np.where((hole & ~outer)[:, :, None], self.fills[i], clean)
-            t = int(rng.integers(0, 4)) if turn else 0
-            cleans.append(np.rot90(clean, t))
-            bases.append(np.rot90(base, t))
-            rings.append(np.rot90(all_rings[k], t))
+        the ring ``(B, 1, P, P)``), with ``turn`` each by a random quarter turn."""
+        turns = rng.integers(0, 4, len(index)) if turn else np.zeros(len(index), int)
+        clean = self.clean.permute(0, 2, 3, 1).numpy()
+        cleans = [np.rot90(clean[i], t) for i, t in zip(index, turns)]
+        bases = [np.rot90(self.bases[i], t) for i, t in zip(index, turns)]
+        rings = [np.rot90(self.rings[i], t) for i, t in zip(index, turns)]
         return _stack(cleans).permute(0, 3, 1, 2), _stack(bases).permute(0, 3, 1, 2), _stack(rings)[:, None]
 
 
@@ -87,14 +95,16 @@ def _stack(arrays: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(np.stack(arrays))).float()
 
 
-def teacher_fill(model: str) -> FillFn:
-    """``Enhancer.main_fill`` of inpainting model ``model`` (a built-in name, or a .safetensors file of
-    the ``inpaint`` architecture, checked against its own sha256), on the CPU, whole crops at once."""
+def load_teacher(model: str) -> Teacher:
+    """Inpainting model ``model`` (a built-in name, or a .safetensors file of the ``inpaint``
+    architecture, checked against its own sha256) with its thin-hole companion, on the CPU, whole crops
+    at once."""
     import dataclasses
     from pathlib import Path
 
     from enhance.api import get_spec
     from enhance.engine import Enhancer
+    from enhance.errors import ConfigError
     from enhance.weightstore import sha256_file
 
     path = Path(model)
@@ -103,8 +113,6 @@ def teacher_fill(model: str) -> FillFn:
     else:
         spec = get_spec(model)
     enh = Enhancer(spec, device="cpu", tile=0)
-
-    def fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
-        return enh.main_fill(rgb, hole)
-
-    return fill
+    if enh.thin is None:
+        raise ConfigError(f"ring_teacher {model!r} has no thin-hole companion (spec.thin_model) installed")
+    return enh
