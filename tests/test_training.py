@@ -291,7 +291,7 @@ def test_ring_bank_shows_a_ring_what_it_sees_at_inference() -> None:
         hole, r, b = bank.masks[i], ring[i, 0].numpy() > 0.5, base[i].permute(1, 2, 0).numpy()
         d = holes.distance_to_known(hole)
         assert r.any() and not (r & ~hole).any()
-        assert np.array_equal(b[~hole], clean[i].permute(1, 2, 0).numpy()[~hole])
+        assert np.array_equal(b[~hole], c[i].permute(1, 2, 0).numpy()[~hole])
         assert (b[hole & (d > d[r].max())] == 2.0).all()  # inside: the main fill
         assert (b[hole & (d < d[r].min())] == 3.0).all()  # outside: the rings already redone
         depths.add(round(float(d[r].min())))
@@ -300,12 +300,28 @@ def test_ring_bank_shows_a_ring_what_it_sees_at_inference() -> None:
     assert torch.equal(turned_ring.sum((1, 2, 3)), ring.sum((1, 2, 3)))
 
 
+def test_ring_bank_fills_whole_crops_and_cuts_windows_around_the_ring() -> None:
+    from enhance.training.rings import RingBank
+
+    clean = torch.rand(6, 3, 96, 96)
+    bank = RingBank(clean, _FakeTeacher(), seed=4, window=48, canvas=192)  # filled on 96 px, cut to 48
+    c, base, ring = bank.sample(np.arange(6), np.random.default_rng(0), turn=False)
+    assert c.shape == base.shape == (6, 3, 48, 48) and ring.shape == (6, 1, 48, 48)
+    for i in range(6):
+        corner = [(y, x) for y in range(49) for x in range(49) if torch.equal(c[i], clean[i, :, y : y + 48, x : x + 48])]
+        assert corner  # a piece of its crop
+        assert ring[i].sum() > 0 and not (ring[i, 0].numpy().astype(bool) & ~bank.masks[i]).any()
+        known = ~bank.masks[i]
+        assert torch.equal(base[i][:, torch.from_numpy(known)], c[i][:, torch.from_numpy(known)])
+
+
 def test_thin_model_trains_on_rings_of_the_main_fill(image_dir: Path, tmp_path: Path) -> None:
     cfg = Pix2PixConfig(
         out_dir=str(tmp_path / "rings"), task="inpaint", prefill="ns", base=8, levels=2, batch=4, patch=32,
         pretrain_steps=4, gan_steps=0, log_every=2, val_every=4, sample_every=4, ckpt_every=4,
         data=DataConfig(train_dirs=(str(image_dir),), blur_threshold=0.0, val_images=2), device="cpu",
         hole_loss=True, mask_weights=(0.0, 0.0, 1.0), ring_teacher="inpaint", ring_fraction=0.5, ring_bank=6,
+        ring_context=64,
     )
     trainer = Pix2PixTrainer(cfg)
     assert len(trainer.rings or []) == 6

@@ -108,10 +108,12 @@ class Pix2PixConfig(TrainConfig):
     prefill: Prefill = "none"
     # inpaint: also train on the rims of deep holes as this inpainting model fills them (a built-in
     # model name such as "inpaint", or a .safetensors file of one), ``ring_fraction`` of each batch,
-    # from ``ring_bank`` crops filled once at the start (training/rings.py; the thin-hole model)
+    # from ``ring_bank`` crops of ``ring_context`` px filled once at the start, then cut to ``patch``
+    # (training/rings.py; the thin-hole model)
     ring_teacher: str | None = None
     ring_fraction: float = 0.5
-    ring_bank: int = 2000
+    ring_bank: int = 1500
+    ring_context: int = 256
     gan_loss: LossWeights = LossWeights(pixel=1.0, ssim=0.2, perceptual=0.1, adversarial=0.002)
 
 

@@ -18,7 +18,7 @@ from .data import ImageBank, prepare
 from .degrade import denoise_pair
 from .loop import Batch, GANTrainer, export_generator
 from .masks import mask_bank
-from .rings import RingBank, load_teacher
+from .rings import CANVAS_SCALE, RingBank, load_teacher
 
 
 def build_generator(cfg: Pix2PixConfig) -> nn.Module:
@@ -50,8 +50,10 @@ class Pix2PixTrainer(GANTrainer):
             raise ConfigError(f"patch {cfg.patch} must be a multiple of {2 ** cfg.levels} for {cfg.levels} levels")
         if cfg.prefill != "none" and cfg.task != "inpaint":
             raise ConfigError(f"prefill = {cfg.prefill!r} is for task = 'inpaint' only")
-        if cfg.ring_teacher and (cfg.task != "inpaint" or not 0 < cfg.ring_fraction <= 1 or cfg.ring_bank < 1):
-            raise ConfigError("ring_teacher is for task = 'inpaint', with 0 < ring_fraction <= 1 and ring_bank >= 1")
+        if cfg.ring_teacher and (cfg.task != "inpaint" or not 0 < cfg.ring_fraction <= 1 or cfg.ring_bank < 1
+                                 or cfg.ring_context < cfg.patch):
+            raise ConfigError("ring_teacher is for task = 'inpaint', with 0 < ring_fraction <= 1, ring_bank >= 1 "
+                              "and ring_context >= patch")
         super().__init__(cfg, build_generator(cfg), PatchCritic(3 + 1 + 3, cfg.critic_base))
         self.pcfg = cfg
         train, val = prepare(list(cfg.data.train_dirs), self.out_dir, cfg.patch, cfg.data.val_fraction,
@@ -70,8 +72,10 @@ class Pix2PixTrainer(GANTrainer):
         if cfg.ring_teacher:  # validation: the scratch crops above, then the same crops' rings
             teacher = load_teacher(cfg.ring_teacher)
             bank_gen = torch.Generator().manual_seed(cfg.seed + 7)
-            self.rings = RingBank(self.train_bank.sample(cfg.ring_bank, cfg.patch, bank_gen), teacher, cfg.seed)
-            val_rings = RingBank(target, teacher, 999)
+            crops = self.train_bank.sample(cfg.ring_bank, cfg.ring_context, bank_gen)
+            canvas = CANVAS_SCALE * cfg.patch  # the same hole sizes in training and validation
+            self.rings = RingBank(crops, teacher, cfg.seed, window=cfg.patch, canvas=canvas)
+            val_rings = RingBank(target, teacher, 999, canvas=canvas)
             ring_val = self._ring_batch(val_rings, np.arange(len(val_rings)), np.random.default_rng(999), turn=False)
             self._val = {k: torch.cat([v, ring_val[k]]) for k, v in self._val.items()}
 

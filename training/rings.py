@@ -39,43 +39,61 @@ class Teacher(Protocol):
     def refill_ring(self, img: np.ndarray, ring: np.ndarray) -> np.ndarray: ...
 
 
-def deep_mask(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A ``(size, size)`` bool crop of a stroke or box mask drawn at ``CANVAS_SCALE`` x the size,
-    around a pixel deeper than a thin hole, with known pixels around it."""
-    big = size * CANVAS_SCALE
+def deep_mask(rng: np.random.Generator, size: int, canvas: int) -> np.ndarray:
+    """A ``(size, size)`` bool crop of a stroke or box mask drawn on a ``canvas`` px square, around a
+    pixel deeper than a thin hole, with known pixels around it."""
+    canvas = max(canvas, size)
     while True:
         kind = "strokes" if rng.random() < 0.5 else "boxes"
-        canvas = M.GENERATORS[kind](rng, big, big) > 0
-        deep = np.argwhere(holes.distance_to_known(canvas) > holes.THIN_DEPTH)
+        drawn = M.GENERATORS[kind](rng, canvas, canvas) > 0
+        deep = np.argwhere(holes.distance_to_known(drawn) > holes.THIN_DEPTH)
         if len(deep) == 0:
             continue
         y, x = deep[int(rng.integers(0, len(deep)))]
-        top = int(np.clip(y - rng.integers(0, size), 0, big - size))
-        left = int(np.clip(x - rng.integers(0, size), 0, big - size))
-        crop = canvas[top : top + size, left : left + size]
+        top, left = _window_corner(rng, int(y), canvas, size), _window_corner(rng, int(x), canvas, size)
+        crop = drawn[top : top + size, left : left + size]
         if crop.mean() <= MAX_HOLE_FRACTION and (holes.distance_to_known(crop) > holes.THIN_DEPTH).any():
             return crop
 
 
-class RingBank:
-    """Clean crops ``(N, 3, P, P)`` (on the CPU), and per crop a deep mask, one of its rings and the
-    image that ring sees at inference (float32 ``(N, P, P, 3)``)."""
+def _window_corner(rng: np.random.Generator, at: int, length: int, window: int) -> int:
+    """Start of a random ``window`` (<= ``length``) on ``[0, length)`` that contains ``at``."""
+    return int(np.clip(at - rng.integers(0, window), 0, length - window))
 
-    def __init__(self, clean: torch.Tensor, teacher: Teacher, seed: int) -> None:
+
+class RingBank:
+    """Per crop of ``clean`` ``(N, 3, C, C)``: a deep mask, one of its rings, and the image that ring sees
+    at inference, computed on the whole crop (so the main model fills with as much context as it has
+    on a photo), then cut to a ``window`` px square around a pixel of the ring (None: the whole crop).
+    Masks are drawn on a ``canvas`` px square (default ``CANVAS_SCALE`` x the window) and cropped.
+    Kept on the CPU: ``clean`` ``(N, 3, W, W)``; ``masks``, ``rings`` ``(N, W, W)``; ``bases`` ``(N, W, W, 3)``."""
+
+    def __init__(
+        self, clean: torch.Tensor, teacher: Teacher, seed: int, window: int | None = None, canvas: int | None = None
+    ) -> None:
         rng = np.random.default_rng(seed)
         size = clean.shape[-1]
-        self.clean = clean.detach().float().cpu()
-        self.masks = np.stack([deep_mask(rng, size) for _ in range(clean.shape[0])])
-        rings, bases = [], []
-        for im, hole in zip(self.clean.permute(0, 2, 3, 1).numpy(), self.masks):
+        window = window or size
+        canvas = canvas or CANVAS_SCALE * window
+        cleans, masks, rings, bases = [], [], [], []
+        for im in clean.detach().float().cpu().permute(0, 2, 3, 1).numpy():
+            hole = deep_mask(rng, size, canvas)
             all_rings = holes.rim_rings(hole)
             k = int(rng.integers(0, len(all_rings)))
             base = teacher.main_fill(np.ascontiguousarray(im), hole)
             for outer in all_rings[:k]:
                 base = teacher.refill_ring(base, outer)
-            rings.append(all_rings[k])
-            bases.append(base)
-        self.rings, self.bases = np.stack(rings), np.stack(bases).astype(np.float32)
+            ys, xs = np.nonzero(all_rings[k])
+            j = int(rng.integers(0, len(ys)))
+            top, left = _window_corner(rng, int(ys[j]), size, window), _window_corner(rng, int(xs[j]), size, window)
+            cut = (slice(top, top + window), slice(left, left + window))
+            cleans.append(im[cut])
+            masks.append(hole[cut])
+            rings.append(all_rings[k][cut])
+            bases.append(base[cut])
+        self.clean = _stack(cleans).permute(0, 3, 1, 2).contiguous()
+        self.masks, self.rings = np.stack(masks), np.stack(rings)
+        self.bases = np.stack(bases).astype(np.float32)
 
     def __len__(self) -> int:
         return self.clean.shape[0]
