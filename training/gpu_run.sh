@@ -4,7 +4,8 @@
 #   OUT=somewhere bash training/gpu_run.sh [DATA_DIR] [VGG]
 #       from scratch, every config's own recipe: sr_x4, sr_x2, denoise, inpaint
 #   MODE=continue MINUTES=8 OUT=somewhere bash training/gpu_run.sh [DATA_DIR] [VGG]
-#       a short GPU window: denoise, inpaint and inpaint_thin go on from weights/*.safetensors
+#       a short GPU window: denoise, inpaint and inpaint-thin go on from weights/*.safetensors
+#       (inpaint-thin with its ring samples: training/configs/inpaint_thin_rings.toml)
 #       (reconstruction losses only, a fresh cosine over MINUTES at a lower learning rate, the
 #       configs' GPU batch and crop sizes); release the best with
 #       python -m enhance.training.release $OUT/<run>/best_pretrain.safetensors <model> --fp16
@@ -21,7 +22,7 @@ mkdir -p "$OUT"
 data="{\"train_dirs\": [\"$DATA\"], \"manifest\": \"training/splits/bsds400_photos.json\", \"val_images\": 40}"
 case $MODE in
   scratch) jobs="sr_x4:sr sr_x2:sr denoise:pix2pix inpaint:pix2pix" ;;
-  continue) jobs="denoise:pix2pix:denoise:1e-4 inpaint:pix2pix:inpaint:1e-4 inpaint_thin:pix2pix:inpaint-thin:5e-5" ;;
+  continue) jobs="denoise:pix2pix:denoise:1e-4 inpaint:pix2pix:inpaint:1e-4 inpaint_thin_rings:pix2pix:inpaint-thin:5e-5" ;;
   *) echo "gpu_run.sh: MODE must be scratch or continue, not '$MODE'" >&2; exit 2 ;;
 esac
 pids=()

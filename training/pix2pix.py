@@ -70,7 +70,7 @@ class Pix2PixTrainer(GANTrainer):
             mask_bank(target.shape[0], vsize, 999, cfg.mask_weights)).to(self.device))
         self.rings: RingBank | None = None
         if cfg.ring_teacher:  # validation: the scratch crops above, then the same crops' rings
-            teacher = load_teacher(cfg.ring_teacher)
+            teacher = load_teacher(cfg.ring_teacher, self.device)
             bank_gen = torch.Generator().manual_seed(cfg.seed + 7)
             crops = self.train_bank.sample(cfg.ring_bank, cfg.ring_context, bank_gen)
             canvas = CANVAS_SCALE * cfg.patch  # the same hole sizes in training and validation

@@ -113,10 +113,10 @@ def _stack(arrays: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(np.stack(arrays))).float()
 
 
-def load_teacher(model: str) -> Teacher:
+def load_teacher(model: str, device: str | torch.device = "cpu") -> Teacher:
     """Inpainting model ``model`` (a built-in name, or a .safetensors file of the ``inpaint``
-    architecture, checked against its own sha256) with its thin-hole companion, on the CPU, whole crops
-    at once."""
+    architecture, checked against its own sha256) with its thin-hole companion, on ``device``, whole
+    crops at once."""
     import dataclasses
     from pathlib import Path
 
@@ -130,7 +130,7 @@ def load_teacher(model: str) -> Teacher:
         spec = dataclasses.replace(get_spec("inpaint"), weights=path, sha256=sha256_file(path))
     else:
         spec = get_spec(model)
-    enh = Enhancer(spec, device="cpu", tile=0)
+    enh = Enhancer(spec, device=device, tile=0)
     if enh.thin is None:
         raise ConfigError(f"ring_teacher {model!r} has no thin-hole companion (spec.thin_model) installed")
     return enh
