@@ -24,8 +24,8 @@ from enhance import holes
 
 from . import masks as M
 
-#: masks are drawn on a canvas this many times the crop side and cropped, so brush strokes are
-#: 9-38 px wide and boxes 40-130 px across (the shapes the benchmark's masks have on a full photo)
+#: masks are drawn on a canvas this many times the training patch and cropped, so on 96 px patches
+#: brush strokes are 9-38 px wide and boxes 40-130 px across (as the benchmark's masks on a photo)
 CANVAS_SCALE = 4
 #: a crop is kept only if it has a pixel deeper than ``holes.THIN_DEPTH`` and at most this much hole
 MAX_HOLE_FRACTION = 0.6
