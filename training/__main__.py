@@ -24,16 +24,20 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 def run(kind: str, config: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
     from .config import Pix2PixConfig, SRConfig, from_dict, load_config
+    from .loop import shutdown_distributed
 
-    if kind == "sr":
-        from .sr import SRTrainer
+    try:
+        if kind == "sr":
+            from .sr import SRTrainer
 
-        cfg = load_config(SRConfig, config, overrides) if config else from_dict(SRConfig, overrides)
-        return SRTrainer(cfg).fit()
-    from .pix2pix import Pix2PixTrainer
+            cfg = load_config(SRConfig, config, overrides) if config else from_dict(SRConfig, overrides)
+            return SRTrainer(cfg).fit()
+        from .pix2pix import Pix2PixTrainer
 
-    pcfg = load_config(Pix2PixConfig, config, overrides) if config else from_dict(Pix2PixConfig, overrides)
-    return Pix2PixTrainer(pcfg).fit()
+        pcfg = load_config(Pix2PixConfig, config, overrides) if config else from_dict(Pix2PixConfig, overrides)
+        return Pix2PixTrainer(pcfg).fit()
+    finally:
+        shutdown_distributed()
 
 
 def main(argv: list[str] | None = None) -> int:

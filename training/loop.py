@@ -79,6 +79,13 @@ def setup_distributed(device: str) -> tuple[torch.device, int, int]:
     return torch.device(device), 0, 1
 
 
+def shutdown_distributed() -> None:
+    """Tear down the process group set up by :func:`setup_distributed`, if any: a gloo rank that exits
+    with its group still open can abort (SIGABRT) while the others are still finishing."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def average_gradients(model: nn.Module, world: int) -> None:
     """All-reduce gradients by hand (used for the critic: WGAN-GP's double backward does not go
     through DistributedDataParallel's reducer)."""
@@ -436,6 +443,8 @@ class GANTrainer(ABC):
             self.samples()
             self.log.plot()
             self.log.close()
+        if self.world > 1:
+            dist.barrier()  # every rank leaves together, after the main one has written its files
         return {"step": self.step, "best": self.best, "restores": self.restores}
 
     def _load_best_pretrain(self) -> None:
