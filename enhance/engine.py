@@ -329,7 +329,7 @@ class Enhancer:
         only. Progress is reported for every pass, coarse ones included (each a share of the count)."""
         if self.thin is None:
             return self._fill(img, hole, progress, precise)
-        if not (hole & ~holes.thin_parts(hole)).any():
+        if holes.hole_depth(hole) <= holes.THIN_DEPTH:  # every part thin: nothing for the main model
             return self.thin._fill(img, hole, progress, precise)
         rings = holes.rim_rings(hole)
         passes = 1 + len(rings)
