@@ -18,7 +18,10 @@ MANIFEST_NAME = "manifest.json"
 
 def weights_dir() -> Path:
     """The folder of shipped weights (``weights/`` in the repo, ``enhance/weights`` when installed)."""
-    return Path(str(resources.files("enhance.weights")))
+    try:
+        return Path(str(resources.files("enhance.weights")))
+    except ModuleNotFoundError:  # the checkout's enhance/ imported without the install's mapping
+        return Path(__file__).resolve().parent.parent / "weights"  # (python run in the repo root)
 
 
 def sha256_file(path: Path) -> str:

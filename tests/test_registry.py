@@ -99,3 +99,16 @@ def test_weights_install_with_the_package() -> None:
 
     assert Path(enhance.weights.__file__).parent == weights_dir()
     assert json.loads((weights_dir() / "manifest.json").read_text())["files"]
+
+
+def test_weights_found_from_a_checkout_imported_without_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python`` run in the repo root after ``pip install .`` imports the checkout's enhance/, which
+    has no ``enhance.weights`` package: the weights are then the checkout's weights/ folder."""
+    import enhance.weights
+    from enhance import weightstore
+
+    def missing(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    monkeypatch.setattr(weightstore.resources, "files", missing)
+    assert weights_dir() == Path(enhance.weights.__file__).parent
