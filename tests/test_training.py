@@ -18,7 +18,8 @@ from enhance.training.config import DataConfig, Pix2PixConfig, SRConfig, from_di
 from enhance.training.data import clean, dhash, split
 from enhance.training.loop import EMA
 from enhance.training.pix2pix import Pix2PixTrainer
-from enhance.training.sr import SRTrainer
+from enhance.training.degrade import downscale
+from enhance.training.sr import SRTrainer, quantize
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,26 @@ def test_sr_gan_phase_runs_with_perceptual_loss(image_dir: Path, tmp_path: Path)
     assert result["step"] == 20
     assert _logged(out, "adv") and _logged(out, "d_loss") and _logged(out, "perceptual")
     assert (out / "best_gan.safetensors").is_file()
+
+
+def test_sr_real_world_chain_trains_against_sharpened_targets(image_dir: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    vgg = tmp_path / "vgg.safetensors"
+    _fake_vgg(vgg)
+    out = tmp_path / "real"
+    cfg = _sr_cfg(image_dir, out, pretrain_steps=6, gan_steps=6, vgg_weights=str(vgg), degradation="realesrgan",
+                  usm_target=True, pool_size=8, camera_noise=0.5, adversarial="vanilla", disc_base=8,
+                  log_every=2, val_every=6)
+    trainer = SRTrainer(cfg)
+    batch = trainer.make_batch("pretrain")
+    assert batch["input"].shape == (4, 3, 16, 16) and batch["target_sharp"].shape == (4, 3, 32, 32)
+    assert not torch.equal(batch["target_sharp"], batch["target"])
+    # validation LR is one fixed draw of the chain, not the bicubic LR
+    assert not torch.allclose(trainer.validation_set()["input"], quantize(downscale(trainer.validation_set()["target"], 2)))
+    result = trainer.fit()
+    assert result["step"] == 12
+    real_p, fake_p = _logged(out, "d_real_p"), _logged(out, "d_fake_p")
+    assert real_p and fake_p and all(0 < v < 1 for v in real_p + fake_p)
 
 
 def test_pix2pix_wgan_gp_denoise_and_inpaint(image_dir: Path, tmp_path: Path) -> None:

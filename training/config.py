@@ -83,8 +83,14 @@ class SRConfig(TrainConfig):
     arch: Literal["compact", "rrdb"] = "compact"
     channels: int = 64
     blocks: int = 8
-    degradation: Literal["bicubic", "real"] = "bicubic"
+    # "bicubic": MATLAB-bicubic LR (the benchmarks' protocol); "real": ``real_fraction`` of each
+    # GAN-phase batch through the first upscalers' simple chain; "realesrgan": every batch of both
+    # phases through Real-ESRGAN's second-order chain (training/degrade/chains.py)
+    degradation: Literal["bicubic", "real", "realesrgan"] = "bicubic"
     real_fraction: float = 0.5  # share of a GAN-phase batch degraded by the real-world chain
+    usm_target: bool = False  # realesrgan: pixel and perceptual losses against the unsharp-masked HR
+    pool_size: int = 0  # realesrgan: pool of degraded pairs that batches are exchanged with
+    camera_noise: float = 0.0  # realesrgan: share of chains whose first noise is camera-like (correlated)
     disc_base: int = 32
 
 

@@ -219,6 +219,9 @@ class GANTrainer(ABC):
             logs["gp"] = gp.item()
         if self.cfg.adversarial == "wgan":
             logs["w_dist"] = (d_real.mean() - d_fake.mean()).item()
+        else:  # the discriminator's mean belief that real / generated pixels are real: 0.5 / 0.5 is balance
+            logs["d_real_p"] = torch.sigmoid(d_real).mean().item()
+            logs["d_fake_p"] = torch.sigmoid(d_fake).mean().item()
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         average_gradients(self.D, self.world)
@@ -233,7 +236,10 @@ class GANTrainer(ABC):
         with self._autocast():
             fake = self.generate(self.G_train, batch).float()
         w = self.cfg.pretrain_loss if phase == "pretrain" else self.cfg.gan_loss
-        loss, logs = self.reconstruction(fake, batch["target"], w, batch.get("pixel_weight"))
+        # reconstruction against a sharpened target where the trainer gives one (Real-ESRGAN's USM
+        # targets); the critic always compares with the plain target
+        rec_target = batch.get("target_sharp", batch["target"])
+        loss, logs = self.reconstruction(fake, rec_target, w, batch.get("pixel_weight"))
         if phase == "gan" and w.adversarial:
             with self._autocast():
                 d_fake = self.D(self.critic_inputs(batch, fake)).float()

@@ -13,7 +13,7 @@ from enhance.errors import ConfigError
 
 from .config import SRConfig
 from .data import ImageBank, prepare
-from .degrade import downscale, real_world_sr
+from .degrade import PairPool, RealESRGANConfig, downscale, real_esrgan, real_world_sr, usm_sharp
 from .loop import Batch, GANTrainer, export_generator
 
 
@@ -41,11 +41,26 @@ class SRTrainer(GANTrainer):
         val_bank = ImageBank(val[: cfg.data.val_images], self.device, cfg.data.gray)
         vsize = min(192, min(min(im.shape[1:]) for im in val_bank.images)) // cfg.scale * cfg.scale
         target = val_bank.center_crops(vsize)
-        self._val = {"input": quantize(downscale(target, cfg.scale)), "target": target}
+        self.chain = RealESRGANConfig(p_camera_noise=cfg.camera_noise)
+        self.pool = PairPool(cfg.pool_size)
+        if cfg.degradation == "realesrgan":
+            # a fixed draw of the chain, so validation PSNR is comparable between steps and runs
+            vgen = torch.Generator(device=self.device).manual_seed(12345)
+            lr = torch.cat([real_esrgan(target[i : i + 8], cfg.scale, vgen, self.chain)
+                            for i in range(0, target.shape[0], 8)])
+        else:
+            lr = quantize(downscale(target, cfg.scale))
+        self._val = {"input": lr, "target": target}
 
     def make_batch(self, phase: str) -> Batch:
         cfg = self.scfg
         hr = self.train_bank.sample(cfg.batch, cfg.patch, self.gen)
+        if cfg.degradation == "realesrgan":
+            lr, hr = self.pool.exchange(real_esrgan(hr, cfg.scale, self.dgen, self.chain), hr, self.gen)
+            batch = {"input": lr, "target": hr}
+            if cfg.usm_target:
+                batch["target_sharp"] = usm_sharp(hr)
+            return batch
         lr = downscale(hr, cfg.scale)
         if phase == "gan" and cfg.degradation == "real":
             n = int(round(cfg.batch * cfg.real_fraction))
