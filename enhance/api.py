@@ -10,6 +10,7 @@ import torch
 from enhance.engine import Enhancer
 from enhance.errors import InvalidInputError
 from enhance import registry
+from enhance.registry import ImageTraits
 from enhance.spec import TASKS, ModelSpec, Task
 
 
@@ -20,14 +21,16 @@ def list_models(task: Task | None = None) -> list[ModelSpec]:
     return registry.default_registry().list(task)
 
 
-def get_spec(name_or_task: str, scale: int | None = None, variant: str | None = None) -> ModelSpec:
-    """Resolve a model name, or a task's default model (``variant`` 'gan' or 'fidelity' for upscale)."""
+def get_spec(
+    name_or_task: str, scale: int | None = None, variant: str | None = None, traits: ImageTraits | None = None
+) -> ModelSpec:
+    """Resolve a model name, or the model a task runs on an image with ``traits`` (None: an ordinary
+    8-bit photo; see :meth:`enhance.registry.Registry.select`). ``variant`` ('real', 'gan',
+    'fidelity') overrides the policy for upscaling."""
     reg = registry.default_registry()
     if name_or_task in TASKS:
         task: Task = name_or_task  # type: ignore[assignment]
-        if task == "upscale":
-            return reg.select(task, scale or 4, prefer=variant or "gan")
-        return reg.select(task, prefer=variant)
+        return reg.select(task, scale or 4 if task == "upscale" else 1, traits, prefer=variant)
     spec = reg.get(name_or_task)
     if scale is not None and spec.scale != scale:
         raise InvalidInputError(f"model {spec.name!r} upscales x{spec.scale}, not x{scale}")
@@ -65,22 +68,23 @@ def _run(
     ensemble: int = 1,
     **kw: Any,
 ) -> Any:
-    enh = load(model or task, scale, device=device, backend=backend, ensemble=ensemble)
-    if enh.spec.task != task:
-        raise InvalidInputError(f"model {enh.spec.name!r} is a {enh.spec.task} model, not {task}")
+    from enhance import io
+    from enhance.engine import _from_any
+
+    # the image is read before the model is chosen: its format and bit depth decide the upscaler
     if isinstance(image, (str, Path)):
-        from enhance import io
-
-        data = io.read_image(image)
-        mask = kw.pop("mask", None)
-        if isinstance(mask, (str, Path)):
-            mask = io.read_image(mask).pixels.max(axis=2)
-        elif mask is not None:
-            from enhance.engine import _mask_array
-
-            mask = _mask_array(mask)
-        return enh.enhance_image(data, mask=mask, **kw)
-    return enh(image, **kw)
+        data, back = io.read_image(image), None
+    else:
+        data, info, to_caller = _from_any(image)
+        back = (to_caller, info)
+    spec = get_spec(model or task, scale, traits=ImageTraits.of(data))
+    if spec.task != task:
+        raise InvalidInputError(f"model {spec.name!r} is a {spec.task} model, not {task}")
+    enh = Enhancer(spec, device=device, backend=backend, ensemble=ensemble)
+    if "mask" in kw:
+        kw["mask"] = io.read_mask(kw["mask"])
+    out = enh.enhance_image(data, **kw)
+    return out if back is None else back[0](out, back[1])
 
 
 def upscale(
@@ -145,13 +149,11 @@ def restore(
     See :func:`enhance.restoration.restore_image` for the steps and for getting the mask back.
     """
     from enhance import io
-    from enhance.engine import _from_any, _mask_array
+    from enhance.engine import _from_any
     from enhance.restoration import RestoreModels, RestoreOptions, restore_image
 
-    if isinstance(mask, (str, Path)):
-        mask = io.read_image(mask).pixels.max(axis=2)
-    elif mask is not None:
-        mask = _mask_array(mask)
+    if mask is not None:
+        mask = io.read_mask(mask)
     options = RestoreOptions(
         detect=detect, mask=mask, inpaint=inpaint, denoise=denoise, strength=strength,
         sigma=sigma, upscale=upscale, sensitivity=sensitivity,

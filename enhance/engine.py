@@ -472,8 +472,7 @@ def _from_any(image: Any) -> tuple[Any, Any, Callable[[Any, Any], Any]]:
     raise InvalidInputError(f"expected a numpy array or a PIL image, got {type(image).__name__}")
 
 
-def _mask_array(mask: Any) -> np.ndarray:
+def _mask_array(mask: Any) -> np.ndarray | None:
     from enhance import io
 
-    data, _, _ = _from_any(mask)
-    return data.pixels.max(axis=2)
+    return io.read_mask(mask)

@@ -25,6 +25,7 @@ import numpy as np
 
 from enhance import __version__, io
 from enhance.api import get_spec
+from enhance.registry import ImageTraits
 from enhance.engine import Enhancer, ProgressFn
 from enhance.errors import EnhanceError, ImageReadError, InvalidInputError
 from enhance.io import ImageData, Provenance
@@ -168,9 +169,9 @@ def same_file(a: Path, b: Path) -> bool:
 class ModelPicker:
     """Chooses, loads once and caches the :class:`Enhancer` for each image.
 
-    With ``model`` set every image uses it. Otherwise upscaling picks the ``fidelity`` variant for
-    DICOM and high-bit-depth inputs (no invented detail in medical or archival images) and the
-    ``gan`` variant for everything else; the other tasks use their default model.
+    With ``model`` set every image uses it. Otherwise the registry's one selection policy
+    (:meth:`enhance.registry.Registry.select`) picks by the image's format and bit depth: no
+    invented detail for DICOM and high-bit-depth images, the real-world model for ordinary photos.
     """
 
     def __init__(
@@ -197,10 +198,7 @@ class ModelPicker:
             if spec.task != self.task:
                 raise InvalidInputError(f"model {spec.name!r} is a {spec.task} model, not {self.task}")
             return get_spec(self.model, scale)
-        if self.task == "upscale":
-            careful = image is not None and (image.format == "dicom" or image.bit_depth > 8)
-            return get_spec("upscale", self.scale, "fidelity" if careful else "gan")
-        return get_spec(self.task)
+        return get_spec(self.task, scale, traits=None if image is None else ImageTraits.of(image))
 
     def check(self) -> ModelSpec:
         """Resolve the model now (unknown name, wrong task or scale raise here, before any file)."""
@@ -234,11 +232,9 @@ class Result:
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """A mask file as an ``(H, W)`` float array (any nonzero channel marks the hole)."""
-    data = io.read_image(path)
-    mask = data.pixels.max(axis=2)
-    if data.alpha is not None:
-        mask = mask * data.alpha
+    """A mask file as an ``(H, W)`` float array (see :func:`enhance.io.read_mask`)."""
+    mask = io.read_mask(path)
+    assert mask is not None
     return mask
 
 

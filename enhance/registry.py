@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from importlib.metadata import entry_points
 
 from torch import nn
@@ -24,6 +26,33 @@ ENTRY_POINT_GROUP = "enhance.models"
 
 class PluginWarning(UserWarning):
     """A plugin could not be loaded and was skipped."""
+
+
+@dataclass(frozen=True)
+class ImageTraits:
+    """What the selection policy needs to know of an image: its format and bit depth.
+
+    ``careful`` images (DICOM, more than 8 bits per sample: medical, scientific and archival
+    masters, and float arrays) get models that invent no detail.
+    """
+
+    format: str = "png"
+    bit_depth: int = 8
+
+    @property
+    def careful(self) -> bool:
+        return self.format == "dicom" or self.bit_depth > 8
+
+    @classmethod
+    def of(cls, image: Any) -> "ImageTraits":
+        """The traits of an :class:`enhance.io.ImageData` (anything with ``format`` and ``bit_depth``)."""
+        return cls(str(image.format), int(image.bit_depth))
+
+
+#: Upscaler variants in order of preference, by kind of image. An ordinary 8-bit photo gets the
+#: real-world GAN model (trained on real degradations: JPEG, noise, blur) where one exists for the
+#: scale, else the bicubic-trained GAN model; careful images get the fidelity model.
+UPSCALE_PREFERENCE: dict[bool, tuple[str, ...]] = {False: ("real", "gan", "fidelity"), True: ("fidelity",)}
 
 
 class Registry:
@@ -55,16 +84,29 @@ class Registry:
             if (task is None or s.task == task) and (scale is None or s.scale == scale)
         ]
 
-    def select(self, task: Task, scale: int = 1, prefer: str | None = None) -> ModelSpec:
-        """The default model for a task and scale, preferring the given variant ('gan'/'fidelity')."""
+    def select(
+        self, task: Task, scale: int = 1, traits: ImageTraits | None = None, prefer: str | None = None
+    ) -> ModelSpec:
+        """The model to run for ``task`` at ``scale`` on an image with ``traits`` (None: an ordinary
+        8-bit photo). The one selection policy: the API, the batch pipeline and restore all call it.
+
+        ``prefer`` names a variant ('real', 'gan', 'fidelity') to take first when one exists;
+        otherwise upscaling follows :data:`UPSCALE_PREFERENCE` and the other tasks take their
+        first built-in model.
+        """
         candidates = self.list(task, scale if task == "upscale" else None)
         if not candidates:
             what = f"{task} x{scale}" if task == "upscale" else task
             raise ModelNotFoundError(f"no model installed for {what}")
         builtin = [s for s in candidates if s.source == "builtin"] or candidates
+        order: tuple[str, ...] = ()
         if prefer:
+            order = (prefer,)
+        elif task == "upscale":
+            order = UPSCALE_PREFERENCE[(traits or ImageTraits()).careful]
+        for variant in order:
             for s in builtin:
-                if s.variant == prefer:
+                if s.variant == variant:
                     return s
         return builtin[0]
 

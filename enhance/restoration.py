@@ -1,8 +1,8 @@
 """Old-photo restoration: detect scratches and dust, inpaint them, denoise, optionally upscale.
 
 Each step is switchable (:class:`RestoreOptions`). The models are the shipped ones, picked per image
-like the other commands (:class:`enhance.pipeline.ModelPicker`: the upscaler is the 'gan' variant,
-or 'fidelity' for 16-bit and DICOM inputs). Alpha is preserved and grayscale scans stay grayscale::
+like the other commands (:class:`enhance.pipeline.ModelPicker`, the registry's selection policy: the
+upscaler is the real-world model for 8-bit photos, 'fidelity' for 16-bit and DICOM inputs). Alpha is preserved and grayscale scans stay grayscale::
 
     options = RestoreOptions(upscale=2)
     restored, mask = restore_image(io.read_image("scan.tif"), options, RestoreModels.default(options))

@@ -12,15 +12,15 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from enhance.builtin import _TABLE
+from enhance.builtin import builtin_entries
 from enhance.weightstore import save_weights, weights_dir, write_manifest
 
 
 def release(src: Path, name: str, fp16: bool = False, folder: Path | None = None, meta: dict[str, str] | None = None) -> str:
-    rows = {row[0]: row for row in _TABLE}
-    if name not in rows:
-        raise SystemExit(f"unknown model name {name!r} (known: {', '.join(rows)})")
-    net = rows[name][4]()  # type: ignore[operator]
+    entries = {e.name: e for e in builtin_entries()}
+    if name not in entries:
+        raise SystemExit(f"unknown model name {name!r} (known: {', '.join(entries)})")
+    net = entries[name].build()
     net.load_state_dict(load_file(str(src)), strict=True)
     out = (folder or weights_dir()) / f"{name}.safetensors"
     digest = save_weights(net, out, {"name": name, **(meta or {})}, torch.float16 if fp16 else torch.float32)

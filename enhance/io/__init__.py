@@ -12,6 +12,7 @@ from enhance.io.arrays import ArrayInfo, from_array, from_pil, to_array, to_pil
 from enhance.io.data import ImageData, Provenance
 from enhance.io.formats import SUPPORTED_EXTENSIONS, format_for_path, is_supported
 from enhance.io.limits import get_max_pixels, set_max_pixels
+from enhance.io.masks import mask_from_image, read_mask
 from enhance.io.read import read_image
 from enhance.io.write import write_image
 
@@ -25,7 +26,9 @@ __all__ = [
     "from_pil",
     "get_max_pixels",
     "is_supported",
+    "mask_from_image",
     "read_image",
+    "read_mask",
     "set_max_pixels",
     "to_array",
     "to_pil",

@@ -35,6 +35,8 @@ class Filter2d(nn.Module):
         super().__init__()
         self.register_buffer("kernel", kernel)
 
+        self.kernel: torch.Tensor
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return filter2d(x, self.kernel)
 
