@@ -35,7 +35,6 @@ class Entry:
     scale: int = 1
     variant: str = "default"
     condition: Condition = "none"
-    size_multiple: int = 1
     tile_overlap: int = 24
     training_data: str = TRAIN_DATA
     extra: dict[str, str] = field(default_factory=dict)
@@ -60,16 +59,19 @@ _ENTRIES: tuple[Entry, ...] = (
           description="x2 SRGAN-style upscaler, GAN fine-tuned on bicubic LR: sharper, for clean photos." + INVENTS),
     Entry("sr-x2-fidelity", "upscale", _SR_X2, scale=2, variant="fidelity",
           description="x2 upscaler trained for PSNR: faithful, for medical and archival work"),
-    Entry("denoise", "denoise", partial(UNetRestorer, 1, 48, 3, True), condition="sigma", size_multiple=8,
-          tile_overlap=64,
+    Entry("denoise", "denoise", partial(UNetRestorer, 1, 48, 3, True), condition="sigma", tile_overlap=64,
           description="blind denoiser (Gaussian, Poisson, JPEG, grain) with a noise-level control; Pix2Pix + WGAN-GP"),
-    Entry("inpaint", "inpaint", partial(UNetRestorer, 1, 48, 4, False), condition="mask", size_multiple=16,
-          tile_overlap=96, extra={"thin_model": "inpaint-thin"},
+    Entry("inpaint", "inpaint", partial(UNetRestorer, 1, 48, 4, False), condition="mask", tile_overlap=96, extra={"thin_model": "inpaint-thin"},
           description="inpainting U-Net for strokes, boxes and scratches; Pix2Pix + WGAN-GP"),
     Entry("inpaint-thin", "inpaint", partial(UNetRestorer, 1, 32, 2, True), variant="thin", condition="mask",
-          size_multiple=4, extra={"prefill": "ns"},
+          extra={"prefill": "ns"},
           description="thin holes (scratches, dust): Navier-Stokes fill + a learned correction; inpaint uses it for them"),
 )
+
+
+def size_multiple(build: Callable[[], nn.Module]) -> int:
+    """The input size multiple an architecture declares (its ``size_multiple``; 1 when it has none)."""
+    return int(getattr(build(), "size_multiple", 1))
 
 
 def builtin_entries() -> tuple[Entry, ...]:
@@ -100,7 +102,7 @@ def builtin_specs() -> list[ModelSpec]:
                 description=e.description,
                 variant=e.variant,
                 condition=e.condition,
-                size_multiple=e.size_multiple,
+                size_multiple=size_multiple(e.build),
                 tile_overlap=e.tile_overlap,
                 metrics=dict(metrics) if isinstance(metrics, dict) else {},
                 card=folder / f"{e.name}.md",

@@ -48,6 +48,10 @@ class CompactSR(nn.Module):
         if self.upconv.bias is not None:
             nn.init.zeros_(self.upconv.bias)
 
+    @property
+    def size_multiple(self) -> int:
+        return 1  # all convolutions are stride 1 at LR resolution: any size works
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.head_act(self.head(x))
         feat = feat + self.body_tail(self.body(feat))
@@ -97,6 +101,10 @@ class RRDBNet(nn.Module):
         self.hr = nn.Conv2d(channels, channels, 3, padding=1)
         self.out = nn.Conv2d(channels, 3, 3, padding=1)
         self.act = nn.LeakyReLU(0.2, inplace=True)
+
+    @property
+    def size_multiple(self) -> int:
+        return 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.head(x)
