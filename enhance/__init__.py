@@ -24,7 +24,7 @@ from enhance.errors import (
 )
 from enhance.spec import ModelSpec
 
-__version__ = "0.1.0"
+from enhance.version import __version__
 
 __all__ = [
     "__version__",

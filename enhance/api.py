@@ -25,16 +25,8 @@ def get_spec(
     name_or_task: str, scale: int | None = None, variant: str | None = None, traits: ImageTraits | None = None
 ) -> ModelSpec:
     """Resolve a model name, or the model a task runs on an image with ``traits`` (None: an ordinary
-    8-bit photo; see :meth:`enhance.registry.Registry.select`). ``variant`` ('real', 'gan',
-    'fidelity') overrides the policy for upscaling."""
-    reg = registry.default_registry()
-    if name_or_task in TASKS:
-        task: Task = name_or_task  # type: ignore[assignment]
-        return reg.select(task, scale or 4 if task == "upscale" else 1, traits, prefer=variant)
-    spec = reg.get(name_or_task)
-    if scale is not None and spec.scale != scale:
-        raise InvalidInputError(f"model {spec.name!r} upscales x{spec.scale}, not x{scale}")
-    return spec
+    8-bit photo); see :func:`enhance.registry.resolve`."""
+    return registry.resolve(name_or_task, scale, variant, traits)
 
 
 def load(

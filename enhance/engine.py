@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from enhance import holes
+from enhance.devices import resolve_device
 from enhance.errors import EnhanceError, InvalidInputError
 from enhance.spec import ModelSpec
 from enhance.tiling import run_tiled
@@ -42,21 +43,6 @@ CPU_MAX_TILE = 256  # larger CPU tiles are slower per pixel (cache), measured on
 # 512 / 768 px input 10.39 vs 8.77 / 9.88 vs 8.48 output MP/s, denoise at 1024 px 1.27 vs 0.95
 ORT_CPU_MAX_TILE = 512
 GPU_MAX_TILE = 1024
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when present, else the CPU."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise InvalidInputError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidInputError("device 'cuda' was asked for but no CUDA GPU is available")
-    return dev
 
 
 _TRIMMED_MEAN_ABS = 0.8237  # E[|X| ; |X| <= 90 % quantile] / E|X| for Gaussian X (computed numerically)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+import torch
 
 #: hole pixels farther than this (px) from known ones are first filled at half size
 REACH = 32
@@ -130,3 +131,12 @@ def prefill_ns(rgb: np.ndarray, hole: np.ndarray, radius: int = NS_RADIUS) -> np
     src = np.where(hole[:, :, None], np.float32(0), rgb).astype(np.float32)
     planes = [cv2.inpaint(np.ascontiguousarray(src[:, :, c]), m, radius, cv2.INPAINT_NS) for c in range(src.shape[2])]
     return np.stack(planes, axis=2).astype(np.float32)
+
+
+def prefill_batch(rgb: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """``(B, 3, H, W)`` images with the ``(B, 1, H, W)`` holes filled by :func:`enhance.prefill_ns`
+    (on the CPU, as at inference)."""
+    imgs = rgb.detach().float().permute(0, 2, 3, 1).cpu().numpy()
+    masks = hole[:, 0].detach().cpu().numpy() > 0.5
+    out = np.stack([prefill_ns(im, m) for im, m in zip(imgs, masks)])
+    return torch.from_numpy(out).permute(0, 3, 1, 2).to(rgb.device, rgb.dtype)

@@ -142,7 +142,7 @@ class OrtRunner:
     ) -> None:
         import onnxruntime as ort
 
-        from enhance.engine import resolve_device
+        from enhance.devices import resolve_device
 
         self.spec = spec
         self.device = resolve_device(device)

@@ -23,9 +23,10 @@ from typing import Literal
 
 import numpy as np
 
-from enhance import __version__, io
-from enhance.api import get_spec
+from enhance import io
+from enhance.version import __version__
 from enhance.registry import ImageTraits
+from enhance.registry import resolve as get_spec
 from enhance.engine import Enhancer, ProgressFn
 from enhance.errors import EnhanceError, ImageReadError, InvalidInputError
 from enhance.io import ImageData, Provenance

@@ -17,8 +17,8 @@ from importlib.metadata import entry_points
 
 from torch import nn
 
-from enhance.errors import DuplicateModelError, ModelNotFoundError, WeightsError
-from enhance.spec import ModelSpec, Task
+from enhance.errors import DuplicateModelError, InvalidInputError, ModelNotFoundError, WeightsError
+from enhance.spec import TASKS, ModelSpec, Task
 from enhance.weightstore import load_weights
 
 ENTRY_POINT_GROUP = "enhance.models"
@@ -154,6 +154,22 @@ def default_registry() -> Registry:
         except DuplicateModelError as exc:
             warnings.warn(f"{spec.source}: {exc}; skipped", PluginWarning, stacklevel=2)
     return reg
+
+
+def resolve(
+    name_or_task: str, scale: int | None = None, variant: str | None = None, traits: ImageTraits | None = None
+) -> ModelSpec:
+    """A model by name (checked against ``scale`` when given), or the model a task runs on an image
+    with ``traits`` by :meth:`Registry.select` of the default registry (``variant`` overrides the
+    policy; upscaling defaults to x4)."""
+    reg = default_registry()
+    if name_or_task in TASKS:
+        task: Task = name_or_task  # type: ignore[assignment]
+        return reg.select(task, (scale or 4) if task == "upscale" else 1, traits, prefer=variant)
+    spec = reg.get(name_or_task)
+    if scale is not None and spec.scale != scale:
+        raise InvalidInputError(f"model {spec.name!r} upscales x{spec.scale}, not x{scale}")
+    return spec
 
 
 def build_model(spec: ModelSpec) -> nn.Module:

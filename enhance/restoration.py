@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from enhance import __version__, io
+from enhance import io
+from enhance.version import __version__
 from enhance.engine import Enhancer, ProgressFn
 from enhance.errors import InvalidInputError
 from enhance.io import ImageData, Provenance

@@ -73,7 +73,7 @@ def _crop(img: np.ndarray, size: int, gen: torch.Generator) -> torch.Tensor:
 def make_pair(spec: ModelSpec, img: np.ndarray, size: int, gen: torch.Generator) -> Pair:
     """One training/calibration pair for ``spec``'s task; ``size`` is the input tile side."""
     if spec.task == "upscale":
-        from enhance.training.degrade import downscale
+        from enhance.ops.resize import downscale
 
         hr = _crop(img, size * spec.scale, gen)
         return Pair(downscale(hr, spec.scale), hr)
@@ -83,8 +83,8 @@ def make_pair(spec: ModelSpec, img: np.ndarray, size: int, gen: torch.Generator)
         noisy = (clean + sigma * torch.randn(clean.shape, generator=gen)).clamp(0, 1)
         return Pair(torch.cat([noisy, torch.full_like(clean[:, :1], sigma)], 1), clean)
     if spec.condition == "mask" and spec.prefill == "ns":  # thin holes, filled by Navier-Stokes first
-        from enhance.training.masks import scratches
-        from enhance.training.pix2pix import prefill_batch
+        from enhance.holes import prefill_batch
+        from enhance.ops.masks import scratches
 
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
         mask = torch.from_numpy((scratches(rng, size, size) > 0).astype(np.float32))[None, None]

@@ -32,15 +32,6 @@ def build_generator(cfg: Pix2PixConfig) -> nn.Module:
     return net
 
 
-def prefill_batch(rgb: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """``(B, 3, H, W)`` images with the ``(B, 1, H, W)`` holes filled by :func:`enhance.holes.prefill_ns`
-    (on the CPU, as at inference)."""
-    imgs = rgb.detach().float().permute(0, 2, 3, 1).cpu().numpy()
-    masks = hole[:, 0].detach().cpu().numpy() > 0.5
-    out = np.stack([holes.prefill_ns(im, m) for im, m in zip(imgs, masks)])
-    return torch.from_numpy(out).permute(0, 3, 1, 2).to(rgb.device, rgb.dtype)
-
-
 class Pix2PixTrainer(GANTrainer):
     """The condition is the degraded image plus one extra channel (noise level map or hole mask);
     the critic sees condition + image, as in Pix2Pix, and is trained with WGAN-GP."""
@@ -98,7 +89,7 @@ class Pix2PixTrainer(GANTrainer):
         """Fill ``hole`` ``(B, 1, H, W)`` in ``image`` (``clean``, or a ring's surroundings) back to ``clean``."""
         rgb = image * (1 - hole)
         if self.pcfg.prefill == "ns":
-            rgb = prefill_batch(rgb, hole)
+            rgb = holes.prefill_batch(rgb, hole)
         cond = torch.cat([rgb, hole], 1)
         if self.pcfg.hole_loss:  # each sample weighs the same, spread over its hole
             area = hole.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0)
