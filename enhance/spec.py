@@ -45,6 +45,7 @@ class ModelSpec:
     tile_overlap: int = 16  # in input pixels; the receptive-field radius should fit in a quarter of it
     fp16: bool = True
     metrics: Mapping[str, float] = field(default_factory=dict)
+    headline: str | None = None  # the key of ``metrics`` that the README's model table shows
     card: Path | None = None
     source: str = "builtin"  # 'builtin' or the plugin's entry-point name
 

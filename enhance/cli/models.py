@@ -14,8 +14,10 @@ from rich.table import Table
 from enhance import api
 from enhance.cli.report import error, plugin_warnings, stderr_console
 from enhance.errors import EnhanceError
-from enhance.registry import count_parameters
-from enhance.spec import ModelSpec
+from enhance.registry import ImageTraits, Registry, count_parameters, default_registry
+from enhance.spec import TASKS, ModelSpec
+
+TASK_ORDER = list(TASKS)
 
 
 class TaskName(str, Enum):
@@ -84,8 +86,38 @@ def models_table(specs: list[ModelSpec]) -> Table:
     return table
 
 
+def default_for(spec: ModelSpec, reg: Registry) -> str:
+    """Which images the selection policy gives ``spec`` to by default ('' when none)."""
+    uses = []
+    kinds = (("8-bit photos", ImageTraits()), ("16-bit and DICOM images", ImageTraits("dicom", 16)))
+    for label, traits in kinds if spec.task == "upscale" else (("every image", None),):
+        try:
+            if reg.select(spec.task, spec.scale, traits).name == spec.name:
+                uses.append(label)
+        except EnhanceError:
+            pass
+    return " and ".join(uses)
+
+
+def headline(spec: ModelSpec) -> str:
+    """The spec's headline metric with its value, e.g. ``Set5 x4 PSNR-Y 31.58 dB`` ('-' if unmeasured)."""
+    if spec.headline is None or spec.headline not in spec.metrics:
+        return "-"
+    return format_metrics({spec.headline: spec.metrics[spec.headline]})
+
+
+def markdown_table(specs: list[ModelSpec], reg: Registry) -> str:
+    """The model table of the README, made from the registry and the manifest's measured metrics."""
+    lines = ["| model | task | default for | parameters | measured |", "|---|---|---|---:|---|"]
+    for s in sorted(specs, key=lambda s: (TASK_ORDER.index(s.task), -s.scale)):  # stable: registry order
+        task = f"{s.task} x{s.scale}" if s.task == "upscale" else s.task
+        lines.append(f"| `{s.name}` | {task} | {default_for(s, reg) or '-'} | {_parameters(s)} | {headline(s)} |")
+    return "\n".join(lines) + "\n"
+
+
 def models(
     task: Annotated[Optional[TaskName], typer.Option("--task", case_sensitive=False, help="Only this task.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the README's markdown table instead.")] = False,
 ) -> None:
     """List the installed models: size, licence, training data and measured quality."""
     err = stderr_console()
@@ -104,6 +136,9 @@ def models(
             f"No models installed{what}. The trained weights are not in this installation yet; "
             "plugins can add models through the 'enhance.models' entry point."
         )
+        return
+    if markdown:
+        typer.echo(markdown_table(specs, default_registry()), nl=False)
         return
     out.print(models_table(specs))
 
