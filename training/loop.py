@@ -403,7 +403,7 @@ class GANTrainer(ABC):
         self._snapshot()
         t0, step0 = time.time(), self.step
         acc: dict[str, float] = {}
-        n_acc = 0
+        n_acc: dict[str, int] = {}  # per key: the GAN-only keys start mid-interval at the phase switch
         while True:
             if self._progress() >= 1.0:
                 self._evaluate(self.phase)
@@ -430,13 +430,13 @@ class GANTrainer(ABC):
             self.step += 1
             for k, v in logs.items():
                 acc[k] = acc.get(k, 0.0) + v
-            n_acc += 1
+                n_acc[k] = n_acc.get(k, 0) + 1
             if self.step % cfg.log_every == 0 and self.is_main:
-                vals = {k: v / n_acc for k, v in acc.items()}
+                vals = {k: v / n_acc[k] for k, v in acc.items()}
                 vals["lr_g"] = self.opt_g.param_groups[0]["lr"]
                 vals["steps_per_s"] = (self.step - step0) / max(1e-6, time.time() - t0)
                 self.log.write(self.step, phase, vals)
-                acc, n_acc = {}, 0
+                acc, n_acc = {}, {}
             if self.step % cfg.val_every == 0:
                 self._evaluate(phase)
             if self.step % cfg.sample_every == 0 and self.is_main:
