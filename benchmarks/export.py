@@ -98,9 +98,9 @@ def worker(args: argparse.Namespace) -> None:
         enh = Enhancer(spec, device="cuda", half=True)
     else:
         enh = Enhancer(spec, device="cuda" if gpu else "cpu", backend="onnx", onnx_path=args.onnx)
-        enh.runner.session  # noqa: B018 - loaded
-        if gpu and enh.runner.providers[0] != "CUDAExecutionProvider":
-            raise SystemExit(f"ONNX Runtime runs {args.onnx} on {enh.runner.providers}, not on CUDA")
+        ort_runner = enh.runners.default.session  # type: ignore[attr-defined]
+        if gpu and ort_runner.providers[0] != "CUDAExecutionProvider":
+            raise SystemExit(f"ONNX Runtime runs {args.onnx} on {ort_runner.providers}, not on CUDA")
     # a GPU needs bigger inputs to be busy; the CPU sizes keep a run within seconds
     side = (512 if gpu else 128) if spec.task == "upscale" else (1024 if gpu else 384)
     img = np.random.default_rng(0).random((side, side, 3), dtype=np.float32)

@@ -1,18 +1,19 @@
 """The inference engine: an :class:`Enhancer` runs one model on images of any size.
 
 Contract of the network it wraps (see :class:`enhance.spec.ModelSpec`): input ``(1, 3 + extra, H, W)``
-float32 in [0, 1], output ``(1, 3, H*scale, W*scale)``. The Enhancer pads to the size multiple
-(reflect), runs tile by tile in inference mode, clamps to [0, 1] and crops back. Grayscale images
-are run as RGB and averaged back to one channel; alpha is upscaled separately (bicubic) and never
-dropped. Everything here is deterministic.
+float32 in [0, 1], output ``(1, 3, H*scale, W*scale)``. The Enhancer composes the parts that do the
+work: a runner from :func:`enhance.runners.make_runners` (pads to the size multiple, runs, clamps,
+crops; PyTorch or ONNX Runtime, fp16 or fp32), wrapped in :class:`enhance.tiling.Tiled` and
+:class:`enhance.ensemble.Ensemble`; and the task's own steps: the noise-level channel of a
+denoiser, the hole filling of an inpainter (:mod:`enhance.holes`). Grayscale images are run as RGB
+and averaged back to one channel; alpha is upscaled separately (bicubic) and never dropped.
+Everything here is deterministic.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,9 +25,12 @@ from torch import nn
 
 from enhance import holes
 from enhance.devices import resolve_device
+from enhance.ensemble import ENSEMBLE_SIZES, Ensemble
+from enhance.ensemble import view as _view
 from enhance.errors import EnhanceError, InvalidInputError
+from enhance.runners import BACKENDS, Runners, make_runners
 from enhance.spec import ModelSpec
-from enhance.tiling import run_tiled
+from enhance.tiling import Tiled
 
 if TYPE_CHECKING:
     from enhance.io import ImageData
@@ -35,9 +39,7 @@ ProgressFn = Callable[[int, int], None]
 T = TypeVar("T")
 
 MIN_TILE = 32
-ENSEMBLE_SIZES = (1, 2, 4, 8)
-#: torch; onnx: ONNX Runtime on the exported graph; onnx-int8: its static int8 quantization (CPU)
-BACKENDS = ("torch", "onnx", "onnx-int8")
+__all__ = ["BACKENDS", "ENSEMBLE_SIZES", "Enhancer", "ProgressFn", "estimate_noise_sigma", "resolve_device"]
 CPU_MAX_TILE = 256  # larger CPU tiles are slower per pixel (cache), measured on 2 cores
 # ONNX Runtime is the other way round: int8 on 2 cores, 512 vs 256 px tiles (median of 3): x4 at
 # 512 / 768 px input 10.39 vs 8.77 / 9.88 vs 8.48 output MP/s, denoise at 1024 px 1.27 vs 0.95
@@ -109,46 +111,18 @@ class Enhancer:
         if ensemble not in ENSEMBLE_SIZES:
             raise InvalidInputError(f"ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {ensemble}")
         self.ensemble = ensemble
-        self._fp32_state: dict[str, torch.Tensor] | None = None
         if backend == "onnx-int8" and str(device) == "auto":
             device = "cpu"  # int8 is for CPUs: a GPU machine runs it on its CPU instead of failing
         self.device = resolve_device(device)
         if backend not in BACKENDS:
             raise InvalidInputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         self.backend = backend
-        #: with an ONNX backend, ONNX Runtime runs each tile; padding, tiling and clamping stay here
-        self.runner: Callable[[torch.Tensor], torch.Tensor] | None = None
         #: an ONNX file the caller gave (e.g. an int8 export), not the one exported from the weights
         self.user_onnx = Path(onnx_path) if backend != "torch" and onnx_path is not None else None
-        if backend != "torch":
-            from enhance.onnx_backend import OrtRunner
-
-            if half:
-                raise InvalidInputError("half applies to the torch backend; export an fp16 ONNX file instead")
-            self.half = False
-            self._auto_half = False
-            self.runner = OrtRunner(spec, onnx_path, self.device, int8=backend == "onnx-int8")
-        else:
-            if net is None:
-                from enhance.registry import build_model
-
-                net = build_model(spec)
-            self.half = (self.device.type == "cuda" and spec.fp16) if half is None else bool(half)
-            self._auto_half = half is None
-            if self.half and self.device.type != "cuda":
-                raise InvalidInputError("fp16 inference is only supported on CUDA")
-            self.net = net.eval().to(self.device)
-            if self.device.type == "cpu":  # oneDNN convolutions are faster in NHWC on the CPU (measured)
-                self.net = self.net.to(memory_format=torch.channels_last)
-            if self.half:
-                if self._auto_half:  # kept to run >8-bit images in float32 (see enhance_image)
-                    self._fp32_state = {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
-                self.net = self.net.half()
-            for p in self.net.parameters():
-                p.requires_grad_(False)
-        #: float32 copy for >8-bit images when fp16 was chosen automatically, built on first use
-        self._fp32_net: nn.Module | None = None
-        self._fp32_lock = threading.Lock()
+        #: the runners (default, and float32 for >8-bit images where fp16 was chosen automatically)
+        self.runners: Runners = make_runners(spec, self.device, backend=backend, half=half, onnx_path=onnx_path,
+                                             net=net)
+        self.half = self.runners.half
         if isinstance(tile, str) and tile != "auto":
             raise InvalidInputError(f"tile must be 'auto', a number of pixels or 0, got {tile!r}")
         if isinstance(tile, int) and 0 < tile < MIN_TILE:
@@ -195,73 +169,20 @@ class Enhancer:
             budget = min(avail / 4, 1 << 30)
             # small tiles are fastest per pixel for torch on the CPU (not for ORT), but the overlap
             # must stay a small share
-            cap = max(ORT_CPU_MAX_TILE if self.runner is not None else CPU_MAX_TILE, 6 * self.spec.tile_overlap)
+            cap = max(ORT_CPU_MAX_TILE if self.backend != "torch" else CPU_MAX_TILE, 6 * self.spec.tile_overlap)
         side = int(math.sqrt(budget / bytes_per_px))
         return max(MIN_TILE * 2, min(cap, side))
 
-    def _forward(self, x: torch.Tensor, precise: bool = False) -> torch.Tensor:
-        """One tile: pad to the size multiple, run, clamp, crop back. ``x`` is (1, C, h, w) on CPU.
-        ``precise``: float32 even where fp16 was chosen automatically (see :meth:`enhance_image`)."""
-        m = self.spec.size_multiple
-        _, _, h, w = x.shape
-        ph, pw = (-h) % m, (-w) % m
-        fp32_net = self._fp32_net if precise else None
-        half = self.half and fp32_net is None
-        x = x.to(self.device, torch.float16 if half else torch.float32)
-        if ph or pw:
-            mode = "reflect" if (ph < h and pw < w) else "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        if self.runner is not None:
-            y = self.runner(x)
-        else:
-            if self.device.type == "cpu":
-                x = x.contiguous(memory_format=torch.channels_last)
-            y = (fp32_net or self.net)(x)
-        s = self.spec.scale
-        return y[:, :, : h * s, : w * s].float().clamp_(0, 1)
-
     def run_tensor(self, x: torch.Tensor, progress: ProgressFn | None = None, *, precise: bool = False) -> torch.Tensor:
-        """Run on ``(1, 3 + extra, H, W)`` float in [0, 1]; returns ``(1, 3, H*s, W*s)`` on the CPU."""
+        """Run on ``(1, 3 + extra, H, W)`` float in [0, 1]; returns ``(1, 3, H*s, W*s)`` on the CPU.
+        ``precise``: the float32 runner where fp16 was chosen automatically (as for >8-bit images)."""
         if x.ndim != 4 or x.shape[0] != 1:
             raise InvalidInputError(f"expected a (1, C, H, W) tensor, got shape {tuple(x.shape)}")
-        if self.ensemble == 1:
-            return self._run_view(x, progress, precise)
-        n = self.ensemble
-        total: torch.Tensor | None = None
-        for k in range(n):
-
-            def step(done: int, count: int, k: int = k) -> None:
-                if progress:
-                    progress(k * count + done, n * count)
-
-            y = _view(self._run_view(_view(x, k), step, precise), k, inverse=True)
-            total = y if total is None else total + y  # not in place: y may be an inference tensor
-        assert total is not None
-        return total / n
-
-    def _run_view(self, x: torch.Tensor, progress: ProgressFn | None = None, precise: bool = False) -> torch.Tensor:
-        forward = functools.partial(self._forward, precise=precise)
-        overlap = self.spec.tile_overlap
-        tile: int = self._auto_tile() if self.tile == "auto" else int(self.tile or 0)
-        _, _, h, w = x.shape
-        with torch.inference_mode():
-            while True:
-                try:
-                    if tile <= 0 or (h <= tile and w <= tile):
-                        out = forward(x).cpu()
-                        if progress:
-                            progress(1, 1)
-                        return out
-                    m = self.spec.size_multiple
-                    return run_tiled(forward, x, self.spec.scale, tile, min(overlap, tile // 2 - m), on_tile=progress,
-                                     align=m)
-                except torch.OutOfMemoryError:
-                    if self.device.type != "cuda" or self.tile not in ("auto", None):
-                        raise
-                    torch.cuda.empty_cache()
-                    tile = (min(h, w) if tile <= 0 else tile) // 2
-                    if tile < MIN_TILE * 2:
-                        raise EnhanceError("out of GPU memory even with the smallest tile; try --device cpu")
+        spec = self.spec
+        tile = self._auto_tile() if self.tile == "auto" else int(self.tile or 0)
+        retry = self.device.type == "cuda" and self.tile in ("auto", None)
+        tiled = Tiled(self.runners.get(precise), spec.scale, tile, spec.tile_overlap, spec.size_multiple, retry)
+        return Ensemble(tiled, self.ensemble)(x, progress)
 
     # ------------------------------------------------------------------ arrays
     def enhance_rgb(
@@ -299,7 +220,7 @@ class Enhancer:
                 level = estimate_noise_sigma(img) * strength if sigma is None else float(sigma)
                 level = float(np.clip(level, 0.0, 75.0))
                 x = torch.cat([x, torch.full_like(x[:, :1], level / 255.0)], 1)
-            out = self.run_tensor(x, progress, precise=precise and self._ensure_fp32_net())
+            out = self.run_tensor(x, progress, precise=precise)
             arr = out[0].permute(1, 2, 0).numpy()
         if channels == 1:
             arr = arr.mean(axis=2, keepdims=True)
@@ -350,7 +271,6 @@ class Enhancer:
     def _fill(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
         """This model's own fill of ``hole``: after a Navier-Stokes prefill in one pass
         (``spec.prefill == "ns"``), else with the hole zeroed, coarse to fine."""
-        precise = precise and self._ensure_fp32_net()
         passes = 0
 
         def fill(rgb: np.ndarray, h: np.ndarray, depth: int) -> np.ndarray:
@@ -395,20 +315,6 @@ class Enhancer:
         alpha = None if image.alpha is None else self.upscale_alpha(image.alpha)
         return dataclasses.replace(image, pixels=pixels, alpha=alpha)
 
-    def _ensure_fp32_net(self) -> bool:
-        """Build (once, thread-safely) the float32 copy used where fp16 was chosen automatically;
-        False when there is nothing to switch (fp32 already, or fp16 asked for explicitly)."""
-        if not (self.half and self._auto_half and self._fp32_state is not None):
-            return False
-        with self._fp32_lock:
-            if self._fp32_net is None:
-                import copy
-
-                net = copy.deepcopy(self.net).float()
-                net.load_state_dict(self._fp32_state)  # the original weights, not the fp16-rounded ones
-                self._fp32_net = net
-        return True
-
     def __call__(self, image: Any, *, mask: Any = None, sigma: float | None = None, strength: float = 1.0) -> Any:
         """numpy (HxW or HxWxC; uint8, uint16 or float) or PIL image in, the same type, layout and dtype out."""
         data, info, back = _from_any(image)
@@ -426,20 +332,6 @@ def _stage(progress: ProgressFn | None, index: int, count: int) -> ProgressFn | 
         progress(index * total + done, count * total)
 
     return report
-
-
-def _view(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
-    """The ``k``-th of the 8 flips/rotations of ``(B, C, H, W)`` (or its inverse). Views 0-3 are the
-    identity, a horizontal flip, a vertical flip and a half turn; 4-7 are those of the transpose."""
-    def flips(t: torch.Tensor) -> torch.Tensor:
-        dims = [d for d, on in ((3, k & 1), (2, k & 2)) if on]
-        return torch.flip(t, dims) if dims else t
-
-    if not inverse:
-        x = x.transpose(2, 3) if k & 4 else x
-        return flips(x).contiguous()
-    x = flips(x)
-    return (x.transpose(2, 3) if k & 4 else x).contiguous()
 
 
 def _from_any(image: Any) -> tuple[Any, Any, Callable[[Any, Any], Any]]:

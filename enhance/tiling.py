@@ -115,3 +115,42 @@ def run_tiled(
         if on_tile is not None:
             on_tile(i + 1, len(tiles))
     return acc.div_(wsum).unsqueeze(0)
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+class Tiled:
+    """A runner run tile by tile with blending: ``tile`` input px per side (0: whole image at once),
+    the model's ``overlap`` and size multiple. On CUDA out-of-memory, ``retry_oom`` halves the tile
+    and tries again (the memory-derived "auto" tile is a guess; a tile the user chose is kept)."""
+
+    MIN_RETRY_TILE = 64
+
+    def __init__(self, runner: Callable[[torch.Tensor], torch.Tensor], scale: int, tile: int, overlap: int,
+                 multiple: int = 1, retry_oom: bool = False) -> None:
+        self.runner, self.scale, self.tile = runner, scale, tile
+        self.overlap, self.multiple, self.retry_oom = overlap, multiple, retry_oom
+
+    def __call__(self, x: torch.Tensor, progress: ProgressFn | None = None) -> torch.Tensor:
+        from enhance.errors import EnhanceError
+
+        _, _, h, w = x.shape
+        tile = self.tile
+        with torch.inference_mode():
+            while True:
+                try:
+                    if tile <= 0 or (h <= tile and w <= tile):
+                        out = self.runner(x).cpu()
+                        if progress:
+                            progress(1, 1)
+                        return out
+                    overlap = min(self.overlap, tile // 2 - self.multiple)
+                    return run_tiled(self.runner, x, self.scale, tile, overlap, on_tile=progress, align=self.multiple)
+                except torch.OutOfMemoryError:
+                    if not self.retry_oom:
+                        raise
+                    torch.cuda.empty_cache()
+                    tile = (min(h, w) if tile <= 0 else tile) // 2
+                    if tile < self.MIN_RETRY_TILE:
+                        raise EnhanceError("out of GPU memory even with the smallest tile; try --device cpu") from None

@@ -211,17 +211,27 @@ def test_high_bit_depth_images_skip_automatic_fp16(tiny_registry) -> None:  # ty
 
     from enhance.io import ImageData
 
+    from enhance.registry import build_model
+    from enhance.runners import Runners, TorchRunner
+
     spec = tiny_registry.get("tiny-sr-x2-fidelity")
     ref = Enhancer(spec, device="cpu", tile=0)
     enh = Enhancer(spec, device="cpu", tile=0)
-    enh._fp32_state = {k: v.clone() for k, v in enh.net.state_dict().items()}  # as the constructor does
-    enh.net = enh.net.half()
-    enh.half = True
-    enh._auto_half = True  # as if half=None had picked fp16 on CUDA
+    cpu = torch.device("cpu")
+    half = TorchRunner(build_model(spec), spec, cpu, torch.float16)  # as make_runners(half=None) on CUDA
+    built: list[int] = []
+
+    def fp32() -> TorchRunner:
+        built.append(1)
+        return TorchRunner(build_model(spec), spec, cpu, torch.float32)
+
+    enh.runners = Runners(half, half=True, make_fp32=fp32)
     px = np.random.default_rng(3).random((12, 10, 3)).astype(np.float32)
     img16 = ImageData(pixels=px, alpha=None, bit_depth=16, format="png")
     out16 = enh.enhance_image(img16).pixels
     assert np.array_equal(out16, ref.enhance_image(img16).pixels)  # float32, bit for bit
     out8 = enh.enhance_image(dataclasses.replace(img16, bit_depth=8)).pixels
     assert not np.array_equal(out8, out16) and np.abs(out8 - out16).max() < 0.02  # fp16 for 8-bit
-    assert next(enh.net.parameters()).dtype == torch.float16  # the fp16 model is left as it was
+    enh.enhance_image(img16)
+    assert built == [1]  # the float32 runner is built once, on first use
+    assert next(half.net.parameters()).dtype == torch.float16  # the fp16 model is left as it was
