@@ -678,3 +678,25 @@ def test_bad_files_print_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[st
             read_image(_write_bytes(tmp_path / name, data))
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm"])
+def test_dual_personality_dicom_with_a_tiff_preamble(tmp_path: Path, name: str) -> None:
+    """pydicom's own CT/MR files start their free 128-byte preamble with a TIFF header: the DICM
+    marker decides, and the file upscales through the CLI to a valid DICOM."""
+    import pydicom
+    from typer.testing import CliRunner
+
+    from enhance.cli import app
+    from enhance.io.formats import sniff_format
+
+    src = Path(pydicom.__file__).parent / "data" / "test_files" / name
+    head = src.read_bytes()[:132]
+    assert head[:2] in (b"II", b"MM") and sniff_format(head) == "dicom"
+    img = read_image(src)
+    assert img.format == "dicom"
+    out = tmp_path / "out.dcm"
+    res = CliRunner().invoke(app, ["upscale", str(src), "-x2", "-o", str(out), "--model", "sr-x2-fidelity"])
+    assert res.exit_code == 0, res.output
+    ds = pydicom.dcmread(out)
+    assert (ds.Rows, ds.Columns) == (2 * img.height, 2 * img.width)

@@ -67,7 +67,12 @@ def is_supported(path: Path) -> bool:
 
 
 def sniff_format(head: bytes) -> str | None:
-    """Return the supported format that the leading bytes ``head`` belong to, or None."""
+    """Return the supported format that the leading bytes ``head`` belong to, or None.
+
+    The DICOM marker at byte 128 is tested first: the 128-byte preamble is free, and "dual
+    personality" files (pydicom's own CT_small.dcm among them) start it with a TIFF header."""
+    if head[128:132] == b"DICM":
+        return "dicom"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -78,8 +83,6 @@ def sniff_format(head: bytes) -> str | None:
         return "webp"
     if head[:2] == b"BM" and len(head) >= 26:
         return "bmp"
-    if head[128:132] == b"DICM":
-        return "dicom"
     return None
 
 
