@@ -292,3 +292,20 @@ def test_console_script_entry_point() -> None:
     (ep,) = [e for e in entry_points(group="console_scripts") if e.name == "enhance"]
     assert ep.value == "enhance.cli:main"
     assert callable(ep.load())
+
+
+def test_one_bad_file_gives_one_line_on_stderr(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("enhance")
+    if not exe.exists():
+        pytest.skip("the enhance script is not installed next to this Python")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png")
+    res = subprocess.run([str(exe), "upscale", str(bad), "-x", "2"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1
+    assert res.stdout == ""
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("failed ") and "bad.png" in lines[0], res.stderr
+    assert not list(tmp_path.glob("*_x2*")) and not list(tmp_path.glob(".*"))  # nothing left behind

@@ -119,8 +119,11 @@ class BatchDisplay:
 
 
 def print_summary(console: Console, report: BatchReport, quiet: bool = False) -> None:
-    """``3 done, 1 skipped, 1 failed (4.2 s)`` and a table of failures with one-line reasons."""
+    """``3 done, 1 skipped, 1 failed (4.2 s)`` and a table of failures with one-line reasons, for
+    batches of several files; a single file's own line (``failed PATH: reason``) says it all."""
     counts = report.counts
+    if len(report.results) <= 1:
+        return
     if not quiet or counts["failed"]:
         colour = "red" if counts["failed"] else "green"
         console.print(
