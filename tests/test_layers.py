@@ -42,3 +42,18 @@ sys.exit(1 if bad else 0)
     env = {**os.environ, "ENHANCE_CACHE": str(tmp_path / "cache")}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_every_package_is_listed_for_the_wheel() -> None:
+    """A non-editable install (the README's first command) ships only the packages pyproject lists."""
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(cfg["packages"])
+    roots = {v: k for k, v in cfg["package-dir"].items()}
+    found = set()
+    for folder, name in roots.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            found.add(".".join([name, *rel.parts]))
+    assert found <= listed, f"not in [tool.setuptools] packages: {sorted(found - listed)}"
