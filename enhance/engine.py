@@ -25,17 +25,16 @@ from torch import nn
 
 from enhance import holes
 from enhance.devices import resolve_device
-from enhance.ensemble import ENSEMBLE_SIZES, Ensemble
+from enhance.ensemble import ENSEMBLE_SIZES, Ensemble, check_ensemble
 from enhance.ensemble import view as _view
 from enhance.errors import EnhanceError, InvalidInputError
 from enhance.runners import BACKENDS, Runners, make_runners
 from enhance.spec import ModelSpec
-from enhance.tiling import Tiled
+from enhance.tiling import ProgressFn, Tiled
 
 if TYPE_CHECKING:
     from enhance.io import ImageData
 
-ProgressFn = Callable[[int, int], None]
 T = TypeVar("T")
 
 MIN_TILE = 32
@@ -108,14 +107,10 @@ class Enhancer:
         ensemble: int = 1,
     ) -> None:
         self.spec = spec
-        if ensemble not in ENSEMBLE_SIZES:
-            raise InvalidInputError(f"ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {ensemble}")
-        self.ensemble = ensemble
+        self.ensemble = check_ensemble(ensemble)
         if backend == "onnx-int8" and str(device) == "auto":
             device = "cpu"  # int8 is for CPUs: a GPU machine runs it on its CPU instead of failing
         self.device = resolve_device(device)
-        if backend not in BACKENDS:
-            raise InvalidInputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         self.backend = backend
         #: an ONNX file the caller gave (e.g. an int8 export), not the one exported from the weights
         self.user_onnx = Path(onnx_path) if backend != "torch" and onnx_path is not None else None
@@ -318,7 +313,9 @@ class Enhancer:
     def __call__(self, image: Any, *, mask: Any = None, sigma: float | None = None, strength: float = 1.0) -> Any:
         """numpy (HxW or HxWxC; uint8, uint16 or float) or PIL image in, the same type, layout and dtype out."""
         data, info, back = _from_any(image)
-        mask_arr = None if mask is None else _mask_array(mask)
+        from enhance import io
+
+        mask_arr = io.read_mask(mask)
         out = self.enhance_image(data, mask=mask_arr, sigma=sigma, strength=strength)
         return back(out, info)
 
@@ -348,9 +345,3 @@ def _from_any(image: Any) -> tuple[Any, Any, Callable[[Any, Any], Any]]:
         data, info = io.from_pil(image)
         return data, info, io.to_pil
     raise InvalidInputError(f"expected a numpy array or a PIL image, got {type(image).__name__}")
-
-
-def _mask_array(mask: Any) -> np.ndarray | None:
-    from enhance import io
-
-    return io.read_mask(mask)

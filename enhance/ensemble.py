@@ -6,9 +6,19 @@ from collections.abc import Callable
 
 import torch
 
+from enhance.tiling import ProgressFn
+
 ENSEMBLE_SIZES = (1, 2, 4, 8)
-ProgressFn = Callable[[int, int], None]
 TiledFn = Callable[[torch.Tensor, "ProgressFn | None"], torch.Tensor]
+
+
+def check_ensemble(n: int) -> int:
+    """``n`` if it is one of :data:`ENSEMBLE_SIZES`, else an :class:`InvalidInputError`."""
+    if n not in ENSEMBLE_SIZES:
+        from enhance.errors import InvalidInputError
+
+        raise InvalidInputError(f"ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {n}")
+    return n
 
 
 def view(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
@@ -29,11 +39,7 @@ class Ensemble:
     """``run`` (a tiled runner) averaged over the first ``n`` of the 8 views; ``n`` = 1 is ``run``."""
 
     def __init__(self, run: TiledFn, n: int) -> None:
-        if n not in ENSEMBLE_SIZES:
-            from enhance.errors import InvalidInputError
-
-            raise InvalidInputError(f"ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {n}")
-        self.run, self.n = run, n
+        self.run, self.n = run, check_ensemble(n)
 
     def __call__(self, x: torch.Tensor, progress: ProgressFn | None = None) -> torch.Tensor:
         if self.n == 1:

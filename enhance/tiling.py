@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+ProgressFn = Callable[[int, int], None]
+
 
 @dataclass(frozen=True)
 class Tile:
@@ -115,9 +117,6 @@ def run_tiled(
         if on_tile is not None:
             on_tile(i + 1, len(tiles))
     return acc.div_(wsum).unsqueeze(0)
-
-
-ProgressFn = Callable[[int, int], None]
 
 
 class Tiled:
