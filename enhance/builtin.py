@@ -41,32 +41,29 @@ class Entry:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-_SR_X4 = partial(CompactSR, 4, 64, 8)
-_SR_X2 = partial(CompactSR, 2, 64, 8)
+def _sr_variants(scale: int) -> tuple[Entry, ...]:
+    """The real / gan / fidelity weights of the x``scale`` CompactSR (one architecture, three tags)."""
+    arch = partial(CompactSR, scale, 64, 8)
+    x = f"x{scale}"
+    return (
+        Entry(f"sr-{x}-real", "upscale", arch, headline="real photos NIQE", scale=scale, variant="real",
+              training_data=TRAIN_DATA_REAL,
+              description=f"{x} real-world upscaler (GAN, trained on JPEG, noise, blur and resize chains): "
+                          "the default for ordinary photos." + INVENTS),
+        Entry(f"sr-{x}-gan", "upscale", arch, headline=f"Set5 {x} PSNR-Y", scale=scale, variant="gan",
+              description=f"{x} SRGAN-style upscaler, GAN fine-tuned on bicubic LR: sharper, for clean photos."
+                          + INVENTS),
+        Entry(f"sr-{x}-fidelity", "upscale", arch, headline=f"Set5 {x} PSNR-Y", scale=scale, variant="fidelity",
+              description=f"{x} upscaler trained for PSNR: faithful, for medical and archival work"),
+    )
+
+
 _ENTRIES: tuple[Entry, ...] = (
-    Entry("sr-x4-real", "upscale", _SR_X4, headline="real photos NIQE",
-          scale=4, variant="real", training_data=TRAIN_DATA_REAL,
-          description="x4 real-world upscaler (GAN, trained on JPEG, noise, blur and resize chains): "
-                      "the default for ordinary photos." + INVENTS),
-    Entry("sr-x4-gan", "upscale", _SR_X4, headline="Set5 x4 PSNR-Y",
-          scale=4, variant="gan",
-          description="x4 SRGAN-style upscaler, GAN fine-tuned on bicubic LR: sharper, for clean photos." + INVENTS),
-    Entry("sr-x4-fidelity", "upscale", _SR_X4, headline="Set5 x4 PSNR-Y",
-          scale=4, variant="fidelity",
-          description="x4 upscaler trained for PSNR: faithful, for medical and archival work"),
+    *_sr_variants(4),
     Entry("sr-x4-fast", "upscale", partial(CompactSR, 4, 48, 8), headline="Set5 x4 PSNR-Y",
           scale=4, variant="fast",
           description="sr-x4-fidelity with 25 % of its channels pruned, then distilled: faster on CPUs"),
-    Entry("sr-x2-real", "upscale", _SR_X2, headline="real photos NIQE",
-          scale=2, variant="real", training_data=TRAIN_DATA_REAL,
-          description="x2 real-world upscaler (GAN, trained on JPEG, noise, blur and resize chains): "
-                      "the default for ordinary photos." + INVENTS),
-    Entry("sr-x2-gan", "upscale", _SR_X2, headline="Set5 x2 PSNR-Y",
-          scale=2, variant="gan",
-          description="x2 SRGAN-style upscaler, GAN fine-tuned on bicubic LR: sharper, for clean photos." + INVENTS),
-    Entry("sr-x2-fidelity", "upscale", _SR_X2, headline="Set5 x2 PSNR-Y",
-          scale=2, variant="fidelity",
-          description="x2 upscaler trained for PSNR: faithful, for medical and archival work"),
+    *_sr_variants(2),
     Entry("denoise", "denoise", partial(UNetRestorer, 1, 48, 3, True), headline="CBSD68 s25 PSNR",
           condition="sigma", tile_overlap=64,
           description="blind denoiser (Gaussian, Poisson, JPEG, grain) with a noise-level control; Pix2Pix + WGAN-GP"),
@@ -81,8 +78,12 @@ _ENTRIES: tuple[Entry, ...] = (
 
 
 def size_multiple(build: Callable[[], nn.Module]) -> int:
-    """The input size multiple an architecture declares (its ``size_multiple``; 1 when it has none)."""
-    return int(getattr(build(), "size_multiple", 1))
+    """The input size multiple an architecture declares (its ``size_multiple``; 1 when it has none).
+    Built on the meta device: no weights are allocated or initialised, so listing models stays cheap."""
+    import torch
+
+    with torch.device("meta"):
+        return int(getattr(build(), "size_multiple", 1))
 
 
 def builtin_entries() -> tuple[Entry, ...]:
