@@ -105,6 +105,11 @@ class Pix2PixConfig(TrainConfig):
     adversarial: Literal["vanilla", "ragan", "wgan"] = "wgan"
     betas_d: tuple[float, float] = (0.0, 0.9)  # WGAN-GP paper
     max_sigma: float = 55.0
+    # denoise: "synthetic" is the first denoiser's noise (Gaussian, Poisson, JPEG, grain); "camera"
+    # puts ``camera_fraction`` of each batch through a random camera pipeline with sensor noise
+    # (training/degrade/camera.py) and labels non-Gaussian noise as inference reads it
+    noise_mix: Literal["synthetic", "camera"] = "synthetic"
+    camera_fraction: float = 0.5
     mask_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # inpaint: strokes, boxes, scratches
     # inpaint: the pixel loss is the mean over each sample's hole (else over the whole image, where a
     # thin scratch weighs a tenth of a box)

@@ -15,7 +15,7 @@ from enhance.errors import ConfigError
 
 from .config import Pix2PixConfig
 from .data import ImageBank, prepare
-from .degrade import denoise_pair
+from .degrade import denoise_pair, real_denoise_pair
 from .loop import Batch, GANTrainer, export_generator
 from .masks import mask_bank
 from .rings import CANVAS_SCALE, RingBank, load_teacher
@@ -41,6 +41,8 @@ class Pix2PixTrainer(GANTrainer):
             raise ConfigError(f"patch {cfg.patch} must be a multiple of {2 ** cfg.levels} for {cfg.levels} levels")
         if cfg.prefill != "none" and cfg.task != "inpaint":
             raise ConfigError(f"prefill = {cfg.prefill!r} is for task = 'inpaint' only")
+        if not 0 <= cfg.camera_fraction <= 1:
+            raise ConfigError(f"camera_fraction = {cfg.camera_fraction} must be in [0, 1]")
         if cfg.ring_teacher and (cfg.task != "inpaint" or not 0 < cfg.ring_fraction <= 1 or cfg.ring_bank < 1
                                  or cfg.ring_context < cfg.patch):
             raise ConfigError("ring_teacher is for task = 'inpaint', with 0 < ring_fraction <= 1, ring_bank >= 1 "
@@ -72,7 +74,10 @@ class Pix2PixTrainer(GANTrainer):
 
     def _degrade(self, clean: torch.Tensor, gen: torch.Generator, fixed_masks: torch.Tensor | None = None) -> Batch:
         if self.pcfg.task == "denoise":
-            noisy, level = denoise_pair(clean, gen, self.pcfg.max_sigma)
+            if self.pcfg.noise_mix == "camera":
+                noisy, level, target = real_denoise_pair(clean, gen, self.pcfg.max_sigma, self.pcfg.camera_fraction)
+            else:
+                (noisy, level), target = denoise_pair(clean, gen, self.pcfg.max_sigma), clean
             cond = torch.cat([noisy, level], 1)
         else:
             if fixed_masks is None:
@@ -83,7 +88,7 @@ class Pix2PixTrainer(GANTrainer):
             else:
                 m = fixed_masks
             return self._inpaint_batch(clean, clean, m[:, None].float())
-        return {"input": cond, "cond": cond, "target": clean}
+        return {"input": cond, "cond": cond, "target": target}
 
     def _inpaint_batch(self, clean: torch.Tensor, image: torch.Tensor, hole: torch.Tensor) -> Batch:
         """Fill ``hole`` ``(B, 1, H, W)`` in ``image`` (``clean``, or a ring's surroundings) back to ``clean``."""

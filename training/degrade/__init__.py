@@ -9,7 +9,27 @@ makes results identical on any machine). Outputs live on the input's device.
 
 from ._random import chance, choice, uniform
 from .blur import Filter2d, USMSharp, filter2d, random_blur, usm_sharp
-from .chains import OrderConfig, RealChainConfig, RealESRGANConfig, denoise_pair, real_esrgan, real_world_sr
+from .camera import (
+    CameraConfig,
+    CameraParams,
+    camera_pair,
+    demosaic_bilinear,
+    demosaic_malvar,
+    mosaic,
+    process,
+    random_camera,
+    shot_read_noise,
+    unprocess,
+)
+from .chains import (
+    OrderConfig,
+    RealChainConfig,
+    RealESRGANConfig,
+    denoise_pair,
+    real_denoise_pair,
+    real_esrgan,
+    real_world_sr,
+)
 from .jpeg import JPEG, jpeg
 from .kernels import (
     KERNEL_TYPES,
@@ -29,8 +49,10 @@ from .resize import RESIZE_MODES, Resize, downscale, imresize, random_resize, re
 
 __all__ = [
     "chance", "choice", "uniform",
+    "CameraConfig", "CameraParams", "camera_pair", "demosaic_bilinear", "demosaic_malvar", "mosaic", "process",
+    "random_camera", "shot_read_noise", "unprocess",
     "Filter2d", "USMSharp", "filter2d", "random_blur", "usm_sharp",
-    "OrderConfig", "RealChainConfig", "RealESRGANConfig", "denoise_pair", "real_esrgan", "real_world_sr",
+    "OrderConfig", "RealChainConfig", "RealESRGANConfig", "denoise_pair", "real_denoise_pair", "real_esrgan", "real_world_sr",
     "JPEG", "jpeg",
     "KERNEL_TYPES", "KernelConfig", "gaussian_kernels", "generalized_gaussian_kernels", "pad_kernel",
     "plateau_kernels", "random_kernel", "random_kernels", "random_sinc_kernels", "sinc_kernels",

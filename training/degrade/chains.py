@@ -11,8 +11,11 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from enhance.ops.noise import noise_sigma
+
 from ._random import chance, choice, uniform
 from .blur import filter2d, random_blur
+from .camera import CameraConfig, camera_pair
 from .jpeg import jpeg
 from .kernels import KernelConfig, random_kernels, random_sinc_kernels
 from .noise import camera_noise, film_grain, gaussian_noise, poisson_noise, scaled_poisson_noise
@@ -152,13 +155,8 @@ def real_world_sr(hr: torch.Tensor, factor: int, gen: torch.Generator, cfg: Real
 
 
 # ---------------------------------------------------------------- blind denoising pairs
-def denoise_pair(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = 55.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A blind-denoising training pair: (noisy, noise level map ``(B, 1, H, W)`` on the 0-1 scale).
-
-    Each image gets one of: Gaussian noise (colour or gray, sigma up to ``max_sigma``), Poisson noise,
-    JPEG artefacts, film grain, or Gaussian + JPEG. The level map holds the true sigma for Gaussian
-    noise, and the measured std of (noisy - clean) for the others.
-    """
+def _synthetic_noise(clean: torch.Tensor, gen: torch.Generator, max_sigma: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(noisy, sigma ``(B,)`` on 0-255, gaussian ``(B,)`` bool) for the kinds of :func:`denoise_pair`."""
     b = clean.shape[0]
     kind = torch.randint(0, 10, (b,), generator=gen, device=gen.device)
     sigma = uniform(gen, b, 0.0, max_sigma)
@@ -176,9 +174,60 @@ def denoise_pair(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = 5
     out = torch.where(sel == 9, g_then_j, out)
     clip = (sel >= 6) | (uniform(gen, b, 0, 1) < 0.5).to(clean.device)[:, None, None, None]
     out = torch.where(clip, out.clamp(0, 1), out)
+    return out, sigma.to(clean.device), (kind < 6).to(clean.device)
+
+
+def _level_map(level: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return (level / 255.0)[:, None, None, None].expand(-1, 1, *like.shape[2:]).contiguous()
+
+
+def denoise_pair(clean: torch.Tensor, gen: torch.Generator, max_sigma: float = 55.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A blind-denoising training pair: (noisy, noise level map ``(B, 1, H, W)`` on the 0-1 scale).
+
+    Each image gets one of: Gaussian noise (colour or gray, sigma up to ``max_sigma``), Poisson noise,
+    JPEG artefacts, film grain, or Gaussian + JPEG. The level map holds the true sigma for Gaussian
+    noise, and the measured std of (noisy - clean) for the others (the first denoiser's recipe;
+    :func:`real_denoise_pair` labels them as inference reads them).
+    """
+    out, sigma, gaussian = _synthetic_noise(clean, gen, max_sigma)
     measured = (out - clean).flatten(1).std(1) * 255.0
-    level = torch.where(kind.to(clean.device) < 6, sigma.to(clean.device), measured)
-    return out, (level / 255.0)[:, None, None, None].expand(-1, 1, *clean.shape[2:]).contiguous()
+    return out, _level_map(torch.where(gaussian, sigma, measured), clean)
 
 
-__all__ = ["OrderConfig", "RealESRGANConfig", "real_esrgan", "RealChainConfig", "real_world_sr", "denoise_pair"]
+def real_denoise_pair(
+    clean: torch.Tensor, gen: torch.Generator, max_sigma: float = 55.0, camera_fraction: float = 0.5,
+    camera: CameraConfig = CameraConfig(),
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Blind-denoising training triple (noisy, level map ``(B, 1, H, W)``, target) for real photos.
+
+    The first ``round(camera_fraction * B)`` images go through a random camera with sensor noise
+    (:func:`~training.degrade.camera.camera_pair`; their target is the same camera's noise-free
+    output), the others get :func:`denoise_pair`'s synthetic kinds (target: the clean image). The
+    level map is the true sigma for Gaussian noise, so that ``--sigma`` keeps meaning a Gaussian std,
+    and for every other kind what :func:`enhance.ops.noise.noise_sigma` reads off the noisy image,
+    exactly what the denoiser is given at inference when no sigma is set.
+    """
+    b = clean.shape[0]
+    n_cam = min(b, max(0, round(camera_fraction * b)))
+    noisy, target, parts_sigma, parts_gauss = [], [], [], []
+    if n_cam:
+        cam_noisy, cam_target = camera_pair(clean[:n_cam], gen, camera)
+        noisy.append(cam_noisy)
+        target.append(cam_target)
+        parts_sigma.append(torch.zeros(n_cam, device=clean.device))
+        parts_gauss.append(torch.zeros(n_cam, dtype=torch.bool, device=clean.device))
+    if n_cam < b:
+        syn, sigma, gaussian = _synthetic_noise(clean[n_cam:], gen, max_sigma)
+        noisy.append(syn)
+        target.append(clean[n_cam:])
+        parts_sigma.append(sigma)
+        parts_gauss.append(gaussian)
+    out = torch.cat(noisy)
+    level = torch.where(torch.cat(parts_gauss), torch.cat(parts_sigma), noise_sigma(out) * 255.0)
+    return out, _level_map(level, clean), torch.cat(target)
+
+
+__all__ = [
+    "OrderConfig", "RealESRGANConfig", "real_esrgan", "RealChainConfig", "real_world_sr", "denoise_pair",
+    "real_denoise_pair",
+]
