@@ -109,8 +109,8 @@ def eval_command(
     except EnhanceError as exc:
         error(err, str(exc))
         raise typer.Exit(code=1) from None
-    for line in report.errors:
-        error(err, line)
+    for problem in report.errors:
+        error(err, problem)
     out = Console(highlight=False)
     if not out.is_terminal:
         out = Console(highlight=False, width=160)
