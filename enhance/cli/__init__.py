@@ -17,7 +17,7 @@ import typer
 from enhance import __version__
 
 #: Modules under ``enhance.cli`` whose ``register(app)`` adds commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("process", "models", "train", "export", "restore", "evaluate")
+COMMAND_MODULES: tuple[str, ...] = ("process", "models", "train", "export", "restore", "evaluate", "rate")
 
 app = typer.Typer(
     name="enhance",

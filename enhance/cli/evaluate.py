@@ -26,10 +26,11 @@ FEATURES_HELP = (
 )
 
 
-def _write(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
+    """Write a report (UTF-8), or raise an EnhanceError naming the file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise EnhanceError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
@@ -124,9 +125,9 @@ def eval_command(
         out.print(f"[dim]note:[/] {escape(note)}")
     try:
         if json_path is not None:
-            _write(json_path, json.dumps(report.as_dict(), indent=2, allow_nan=False) + "\n")
+            write_text(json_path, json.dumps(report.as_dict(), indent=2, allow_nan=False) + "\n")
         if markdown_path is not None:
-            _write(markdown_path, report.to_markdown())
+            write_text(markdown_path, report.to_markdown())
     except EnhanceError as exc:
         error(err, str(exc))
         raise typer.Exit(code=1) from None
