@@ -280,14 +280,16 @@ class Enhancer:
         strength: float = 1.0,
         progress: ProgressFn | None = None,
     ) -> ImageData:
-        """Enhance an :class:`enhance.io.ImageData`; metadata is carried, alpha is kept."""
-        import dataclasses
-
-        # fp16 keeps about 11 bits: a 12/16-bit image (medical, raw scans) runs in float32 unless half was asked for
-        pixels = self.enhance_rgb(image.pixels, mask=mask, sigma=sigma, strength=strength, progress=progress,
-                                  precise=image.bit_depth > 8)
-        alpha = None if image.alpha is None else self.upscale_alpha(image.alpha)
-        return dataclasses.replace(image, pixels=pixels, alpha=alpha)
+        """Enhance an :class:`enhance.io.ImageData`, every frame of a multi-frame one in turn (the
+        same mask for each); metadata is carried, alpha is kept."""
+        frames = image.frames()
+        out = []
+        for k, (pixels, alpha) in enumerate(frames):
+            # fp16 keeps about 11 bits: a 12/16-bit image (medical, raw scans) runs in float32 unless half was asked for
+            done = self.enhance_rgb(pixels, mask=mask, sigma=sigma, strength=strength,
+                                    progress=_stage(progress, k, len(frames)), precise=image.bit_depth > 8)
+            out.append((done, None if alpha is None else self.upscale_alpha(alpha)))
+        return image.with_frames(out)
 
     def __call__(self, image: Any, *, mask: Any = None, sigma: float | None = None, strength: float = 1.0) -> Any:
         """numpy (HxW or HxWxC; uint8, uint16 or float) or PIL image in, the same type, layout and dtype out."""

@@ -147,6 +147,8 @@ def restore_image(
     (:meth:`RestoreModels.default`, loaded on the first call); pass one :class:`RestoreModels` to
     reuse loaded models across images. ``info`` (optional) receives the models used.
     """
+    if image.frame_count > 1:
+        raise InvalidInputError(f"restore works on single images; this one has {image.frame_count} frames")
     opts = options or RestoreOptions()
     models = RestoreModels.default(opts) if models is None else models
     mask = np.zeros((image.height, image.width), bool)

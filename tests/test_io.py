@@ -374,15 +374,52 @@ def test_dicom_from_png_data(tmp_path: Path) -> None:
     assert written.ImageType[0] == "DERIVED"
 
 
-def test_dicom_multiframe_rejected(tmp_path: Path) -> None:
-    values = np.zeros((4, 4), np.uint16)
-    ds = _dicom_dataset(values)
-    ds.NumberOfFrames = 2
-    ds.PixelData = np.zeros((2, 4, 4), "<u2").tobytes()
+def test_dicom_multiframe_frames_geometry_and_series(tmp_path: Path) -> None:
+    """Every frame is read and written back; spacing (top level and per-frame functional groups)
+    is divided by the scale, the first pixel's position moves to the new pixel centre, the series
+    gets one new UID for every output of one source series and model."""
+    import pydicom
+    from pydicom.dataset import Dataset
+
+    values = RNG.integers(0, 4096, size=(3, 4, 5), dtype=np.uint16)
+    ds = _dicom_dataset(values[0])
+    ds.NumberOfFrames = 3
+    ds.PixelData = values.astype("<u2").tobytes()
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.ImagePositionPatient = [10, 20, 30]
+    per_frame = []
+    for k in range(3):
+        measures, position, item = Dataset(), Dataset(), Dataset()
+        measures.PixelSpacing = [0.8, 0.4]
+        position.ImagePositionPatient = [10, 20, 30 + k]
+        item.PixelMeasuresSequence = [measures]
+        item.PlanePositionSequence = [position]
+        per_frame.append(item)
+    ds.PerFrameFunctionalGroupsSequence = per_frame
     path = tmp_path / "multi.dcm"
     ds.save_as(path, enforce_file_format=True)
-    with pytest.raises(UnsupportedFormatError, match="multi-frame"):
-        read_image(path)
+
+    image = read_image(path)
+    assert image.frame_count == 3
+    for (pixels, _), expected in zip(image.frames(), values):
+        np.testing.assert_array_equal(np.rint(pixels[:, :, 0] * 4095).astype(np.uint16), expected)
+    big = image.with_frames([(np.repeat(np.repeat(p, 2, 0), 2, 1), a) for p, a in image.frames()])
+    outs = [tmp_path / "o1.dcm", tmp_path / "o2.dcm"]
+    for out in outs:
+        write_image(out, big, provenance=PROV, scale=2)
+    a, b = (pydicom.dcmread(o) for o in outs)
+    assert a.NumberOfFrames == 3 and a.pixel_array.shape == (3, 8, 10)
+    np.testing.assert_array_equal(a.pixel_array, np.repeat(np.repeat(values, 2, 1), 2, 2))
+    assert [float(v) for v in a.PixelSpacing] == [0.25, 0.25]
+    frame = a.PerFrameFunctionalGroupsSequence[2]
+    assert [float(v) for v in frame.PixelMeasuresSequence[0].PixelSpacing] == [0.4, 0.2]
+    # the old pixel centre (10, 20) is a quarter of an old pixel inside the new first pixel's centre
+    assert [float(v) for v in frame.PlanePositionSequence[0].ImagePositionPatient] == [9.9, 19.8, 32.0]
+    assert [float(v) for v in a.ImagePositionPatient] == [9.875, 19.875, 30.0]
+    assert a.SeriesInstanceUID == b.SeriesInstanceUID != ds.SeriesInstanceUID
+    assert a.SOPInstanceUID != b.SOPInstanceUID
+    with pytest.raises(ImageWriteError, match="3 frames"):
+        write_image(tmp_path / "o.png", big)
 
 
 def test_dicom_undecodable_transfer_syntax(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from enhance.io.data import Samples
+
 
 def to_float(arr: np.ndarray) -> np.ndarray:
     """uint8 (/255) or uint16 (/65535) samples to float32 in [0, 1]."""
@@ -43,3 +45,39 @@ def merge_alpha(pixels: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     if alpha is None:
         return pixels
     return np.concatenate([pixels, alpha[:, :, None].astype(pixels.dtype, copy=False)], axis=2)
+
+
+def normalize(arr: np.ndarray) -> tuple[np.ndarray, Samples]:
+    """Samples of any real type (float, int32, int16...) to float32 [0, 1] plus the way back.
+
+    8/16-bit integers map their whole type range (exact, whatever the content); wider integers and
+    floats map their finite data range (floats already in [0, 1] keep that range), so the values
+    a model writes stay in the source's range. NaN becomes the low end, +-inf the ends.
+    """
+    kind, dtype = arr.dtype.kind, arr.dtype.name
+    if kind in "iu" and arr.dtype.itemsize <= 2:
+        info = np.iinfo(arr.dtype)
+        low, high = float(info.min), float(info.max)
+    else:
+        finite = arr[np.isfinite(arr)] if kind == "f" else arr
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if kind == "f" and 0.0 <= low and high <= 1.0:
+            low, high = 0.0, 1.0
+        if high <= low:
+            high = low + 1.0
+    span = np.float64(high - low)
+    unit = (arr.astype(np.float64) - low) / span
+    unit = np.nan_to_num(unit, nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(unit, 0.0, 1.0).astype(np.float32), Samples(dtype, low, high)
+
+
+def denormalize(pixels: np.ndarray, samples: Samples) -> np.ndarray:
+    """Inverse of :func:`normalize`: float [0, 1] pixels to ``samples.dtype`` values in its range
+    (integers rounded and clipped to the type)."""
+    clean = np.clip(np.nan_to_num(np.asarray(pixels, np.float64), nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    values = samples.low + clean * (samples.high - samples.low)
+    dtype = np.dtype(samples.dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        values = np.clip(np.rint(values), info.min, info.max)
+    return values.astype(dtype)

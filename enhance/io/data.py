@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+#: One frame (page) of an image: ``(pixels (H, W, C), alpha (H, W) or None)``.
+Frame = tuple[np.ndarray, np.ndarray | None]
+
+
+@dataclass(frozen=True)
+class Samples:
+    """How ``pixels`` map back to source samples that are not plain uint8 / uint16 (float, int32,
+    32-bit DICOM...): pixel value 0 is ``low``, 1 is ``high``, stored as numpy ``dtype``. Writers
+    that can hold ``dtype`` (TIFF, DICOM for 32-bit integers) write it back, so the range is kept."""
+
+    dtype: str
+    low: float
+    high: float
 
 
 @dataclass
@@ -16,13 +31,18 @@ class ImageData:
     Attributes:
         pixels: float32 array of shape (H, W, C), C in {1, 3}, values in [0, 1]; C == 1 is grayscale.
         alpha: float32 (H, W) array in [0, 1], or None when the image has no alpha channel.
-        bit_depth: bits per sample of the source: 8 or 16 (DICOM: BitsStored, e.g. 12).
+        bit_depth: bits per sample of the source: 8 or 16 (DICOM: BitsStored, e.g. 12 or 1; 32 or 64
+            for float and 32-bit integer samples, whose range ``samples`` gives).
         format: 'png' | 'jpeg' | 'tiff' | 'webp' | 'bmp' | 'dicom' (the real format, from the content).
         icc_profile: raw ICC profile bytes, or None.
         exif: raw EXIF bytes as Pillow writes them (``b"Exif\\0\\0"`` + TIFF structure), with Orientation
             already reset to 1 because ``pixels`` are already rotated upright.
         dicom: the pydicom Dataset that was read (DICOM inputs only); used to write the output.
         source: the file the image was read from, or None.
+        samples: the source's sample type and value range where pixels are not plain 8/16-bit
+            samples scaled to [0, 1], else None.
+        more_frames: frames 2..N of a multi-frame image (DICOM frames, TIFF pages), each the shape
+            of ``pixels`` / ``alpha``; ``pixels`` is the first. Empty for ordinary images.
     """
 
     pixels: np.ndarray
@@ -33,6 +53,8 @@ class ImageData:
     exif: bytes | None = None
     dicom: Any | None = None
     source: Path | None = None
+    samples: Samples | None = None
+    more_frames: tuple[Frame, ...] = ()
 
     @property
     def height(self) -> int:
@@ -48,6 +70,20 @@ class ImageData:
     def is_gray(self) -> bool:
         """True for single-channel (grayscale) images."""
         return int(self.pixels.shape[2]) == 1
+
+    @property
+    def frame_count(self) -> int:
+        """1 for an ordinary image, N for a multi-frame DICOM or an N-page TIFF."""
+        return 1 + len(self.more_frames)
+
+    def frames(self) -> list[Frame]:
+        """Every frame as ``(pixels, alpha)``, the first being ``(self.pixels, self.alpha)``."""
+        return [(self.pixels, self.alpha), *self.more_frames]
+
+    def with_frames(self, frames: Sequence[Frame]) -> ImageData:
+        """A copy holding ``frames`` (e.g. each one enhanced); the metadata is carried."""
+        (pixels, alpha), *rest = frames
+        return replace(self, pixels=pixels, alpha=alpha, more_frames=tuple(rest))
 
 
 @dataclass(frozen=True)

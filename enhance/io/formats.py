@@ -23,6 +23,9 @@ FORMATS: frozenset[str] = frozenset(SUPPORTED_EXTENSIONS.values())
 #: Formats whose files can hold 16-bit samples (everything else is written as 8-bit).
 SIXTEEN_BIT_FORMATS: frozenset[str] = frozenset({"png", "tiff"})
 
+#: Formats whose files can hold several frames (DICOM frames, TIFF pages).
+MULTI_FRAME_FORMATS: frozenset[str] = frozenset({"dicom", "tiff"})
+
 _ALIASES: dict[str, str] = {"jpg": "jpeg", "tif": "tiff", "dcm": "dicom"}
 
 #: Formats we recognise by content but do not support, for clearer messages.

@@ -14,6 +14,10 @@ from enhance.io.data import ImageData
 def mask_from_image(image: ImageData) -> np.ndarray:
     """An ``(H, W)`` float mask: the brightest channel, times alpha where there is one (a transparent
     pixel of a painted-over layer is no hole, whatever colour it holds)."""
+    if image.frame_count > 1:
+        from enhance.errors import InvalidInputError
+
+        raise InvalidInputError(f"a mask must be a single image, not {image.frame_count} frames")
     mask = image.pixels.max(axis=2)
     if image.alpha is not None:
         mask = mask * image.alpha

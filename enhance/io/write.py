@@ -14,7 +14,7 @@ import numpy as np
 from enhance.errors import ImageWriteError, UnsupportedFormatError
 from enhance.io.data import ImageData, Provenance
 from enhance.io.dicom import write_dicom
-from enhance.io.formats import format_for_path, normalize_format
+from enhance.io.formats import MULTI_FRAME_FORMATS, format_for_path, normalize_format
 from enhance.io.raster_write import write_raster
 
 
@@ -44,6 +44,11 @@ def write_image(
     target = Path(path)
     fmt = _resolve_format(target, format)
     _validate(target, image, scale, quality)
+    if image.frame_count > 1 and fmt not in MULTI_FRAME_FORMATS:
+        raise ImageWriteError(
+            target, f"{fmt.upper()} holds one image and this one has {image.frame_count} frames "
+            "(write DICOM or TIFF: --format dicom|tiff)"
+        )
 
     def encode(fh: BinaryIO) -> None:
         if fmt == "dicom":
@@ -111,14 +116,17 @@ def _resolve_format(target: Path, format: str | None) -> str:  # noqa: A002
 
 
 def _validate(target: Path, image: ImageData, scale: int, quality: int) -> None:
-    pixels = image.pixels
-    if not isinstance(pixels, np.ndarray) or pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
-        shape = getattr(pixels, "shape", None)
-        raise ImageWriteError(target, f"pixels must be an (H, W, 1|3) array, got shape {shape}")
-    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
-        raise ImageWriteError(target, "image is empty")
-    if image.alpha is not None and getattr(image.alpha, "shape", None) != pixels.shape[:2]:
-        raise ImageWriteError(target, f"alpha shape {getattr(image.alpha, 'shape', None)} != {pixels.shape[:2]}")
+    first = image.pixels
+    for pixels, alpha in image.frames():
+        if not isinstance(pixels, np.ndarray) or pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
+            shape = getattr(pixels, "shape", None)
+            raise ImageWriteError(target, f"pixels must be an (H, W, 1|3) array, got shape {shape}")
+        if pixels.shape[0] == 0 or pixels.shape[1] == 0:
+            raise ImageWriteError(target, "image is empty")
+        if pixels.shape != getattr(first, "shape", None):
+            raise ImageWriteError(target, f"frames differ in shape ({pixels.shape} vs {first.shape})")
+        if alpha is not None and getattr(alpha, "shape", None) != pixels.shape[:2]:
+            raise ImageWriteError(target, f"alpha shape {getattr(alpha, 'shape', None)} != {pixels.shape[:2]}")
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ImageWriteError(target, f"scale must be a positive integer, got {scale!r}")
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
