@@ -155,3 +155,37 @@ def test_console_script_error_is_one_line(tmp_path: Path) -> None:
     assert res.returncode == 1 and "Traceback" not in res.stderr
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "bad.jpg" in lines[0], res.stderr
+
+
+def test_the_readme_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every line of the README's "Measure and compare" block runs, on small folders named as there."""
+    import glob
+    import shlex
+
+    import torch
+
+    from test_metrics_features import _tiny_vgg_state
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Measure and compare", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line.split("  #", 1)[0]) for line in block.splitlines() if line.strip()]
+    assert len(commands) >= 4 and all(c[0] == "enhance" for c in commands)
+
+    images = [_textured(i) for i in range(6)]
+    _save_set(tmp_path / "hr", images)
+    _save_set(tmp_path / "out", images, blur=1.0, names="img{}_x4.png")
+    _save_set(tmp_path / "photos_x4", images[:2])
+    _save_set(tmp_path / "gan", images[:2])
+    _save_set(tmp_path / "fidelity", images[:2], blur=1.0)
+    torch.save(_tiny_vgg_state(), tmp_path / "e5_base.pth")
+    votes = [{"winner": "gan", "loser": "fidelity"}, {"winner": "fidelity", "loser": "gan"}]
+    (tmp_path / "votes-a.json").write_text(json.dumps({"format": "enhance-rate-votes/1",
+                                                       "methods": ["gan", "fidelity"], "votes": votes}))
+    monkeypatch.chdir(tmp_path)
+    for cmd in commands:
+        args = [m for a in cmd[1:] for m in (sorted(glob.glob(a)) if "*" in a else [a])]
+        code, out, err = run(*args)
+        assert code == 0, f"{' '.join(cmd)}:\n{out}{err}"
+    assert json.loads((tmp_path / "eval.json").read_text())["sets"]["extractor"]["kind"] == "vgg19p"
+    assert (tmp_path / "rate.html").is_file()

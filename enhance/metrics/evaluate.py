@@ -401,38 +401,46 @@ def evaluate(
         if progress is not None:
             progress(done, total, name)
 
-    ref_cache: dict[Path, _Image] = {}
-    ref_niqe: dict[Path, float | None] = {}
-    for ref_path in ref_files:  # every reference once: NIQE, features, and kept if an output needs it
-        assert references is not None
-        name = _name(ref_path, references)
-        try:
-            img = _read(ref_path)
-            if ref_path in pairs.values():
-                ref_cache[ref_path] = img
-            if opts.niqe:
-                ref_niqe[ref_path] = _niqe(img, f"{name} (reference)", skipped)
-            if want_sets:
-                assert extractor is not None
-                real.append(extractor([img.rgb8])[0])
-        except EnhanceError as exc:
-            report.errors.append(str(exc))
-        tick(name)
+    ref_niqe: dict[Path, float | None] = {}  # the references scored so far
+    ref_failed: set[Path] = set()
 
+    def reference(path: Path) -> _Image | None:
+        """A reference's pixels (None if unreadable); the first time, also its NIQE and features."""
+        assert references is not None
+        if path in ref_failed:
+            return None
+        name = _name(path, references)
+        first = path not in ref_niqe
+        try:
+            img = _read(path)
+            if first:
+                ref_niqe[path] = _niqe(img, f"{name} (reference)", skipped) if opts.niqe else None
+                if want_sets:
+                    assert extractor is not None
+                    real.append(extractor([img.rgb8])[0])
+        except EnhanceError as exc:
+            ref_failed.add(path)
+            report.errors.append(str(exc))
+            img = None
+        if first:
+            tick(name)
+        return img
+
+    # pair by pair, so that no more than one output and its reference are in memory at a time
     for out_path in out_files:
         name = _name(out_path, outputs)
         matched = pairs[out_path]
         scores = ImageScores(name, out_path, matched)
         try:
             img = _read(out_path)
-            if matched is not None and matched in ref_cache:
-                ref = ref_cache[matched]
+            ref = reference(matched) if matched is not None else None
+            if ref is not None:
                 if ref.f.shape[:2] != img.f.shape[:2]:
                     h, w = img.f.shape[:2]
                     rh, rw = ref.f.shape[:2]
                     raise InvalidInputError(f"{out_path}: {w}x{h} px, but its reference {matched} is {rw}x{rh} px")
                 _paired_scores(scores, img, ref, opts, skipped)
-                scores.niqe_ref = ref_niqe.get(matched)
+                scores.niqe_ref = ref_niqe.get(matched) if matched is not None else None
             if opts.niqe:
                 scores.niqe = _niqe(img, name, skipped)
             if want_sets:
@@ -442,6 +450,9 @@ def evaluate(
         except EnhanceError as exc:
             report.errors.append(str(exc))
         tick(name)
+    for ref_path in ref_files:  # the references no output was paired with (or whose output failed)
+        if ref_path not in ref_niqe and ref_path not in ref_failed:
+            reference(ref_path)
 
     report.notes += skipped.notes()
     niqes = [v for v in ref_niqe.values() if v is not None]
