@@ -167,7 +167,11 @@ class EvalReport:
         s = self.sets
         if s is not None:
             rows.append((s.extractor.fid_name, fmt(s.fid, 3)))
-            kid = "-" if s.kid is None else f"{s.kid:.4g} +- {s.kid_std:.2g} (subsets of {s.kid_subset_size})"
+            if s.kid is None or s.kid_std is None:
+                kid = "-"
+            else:
+                spread = 0.0 if s.kid_std < 1e-9 * max(1.0, abs(s.kid)) else s.kid_std  # one subset = the whole set
+                kid = f"{s.kid:.4g} +- {spread:.2g} (subsets of {s.kid_subset_size})"
             rows.append((s.extractor.kid_name, kid))
             rows.append((f"precision / recall (k={sets.PR_K})", f"{fmt(s.precision, 3)} / {fmt(s.recall, 3)}"))
             rows.append((f"density / coverage (k={sets.DC_K})", f"{fmt(s.density, 3)} / {fmt(s.coverage, 3)}"))
@@ -324,6 +328,10 @@ def _set_scores(extractor: FeatureExtractor, fake: list[np.ndarray], real: list[
     result.fid = sets.fid(f, r)
     k = sets.kid(f, r)
     result.kid, result.kid_std, result.kid_subset_size = k.mean, k.std, k.subset_size
+    if k.mean < 0:
+        notes.append(f"{extractor.info.kid_name} is below 0: the sets are closer than two independent samples of one "
+                     "distribution would be (as paired outputs and references are); compare it with other KIDs "
+                     "against the same references, not with 0")
     if min(len(f), len(r)) > sets.PR_K:
         pr = sets.precision_recall(f, r)
         result.precision, result.recall = pr.precision, pr.recall
