@@ -1,13 +1,13 @@
 """Decoding PNG, JPEG, TIFF, WebP and BMP files into :class:`ImageData`.
 
-8-bit data goes through Pillow; 16-bit PNG through OpenCV and 16-bit TIFF through tifffile, so
-16-bit samples never take an 8-bit detour.
+8-bit data goes through Pillow (a multi-page TIFF page by page); 16-bit PNG through OpenCV and
+TIFFs with more than 8 bits per sample through tifffile (:mod:`enhance.io.tiff`), so 16-bit, float
+and 32-bit samples never take an 8-bit detour.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,25 +21,22 @@ from enhance.io.data import ImageData
 from enhance.io.limits import check_pixels, pil_bomb_guard
 from enhance.io.metadata import icc_color_space, orient, read_exif
 from enhance.io.png import png_header
+from enhance.io.tiff import read_tiff
 
 _PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF", "webp": "WEBP", "bmp": "BMP"}
-_ORIENTATION_TAG = 274
-_ICC_TAG = 34675
-
-# tifffile logs warnings about odd files; without a handler Python would print them to stderr.
-logging.getLogger("tifffile").addHandler(logging.NullHandler())
 
 
 def read_raster(path: Path, fmt: str, data: bytes, limit: int | None) -> ImageData:
     """Decode ``data`` (the whole file, already sniffed as ``fmt``) read from ``path``."""
     if fmt == "tiff":
-        image = _read_tiff16(path, data, limit)
+        image = read_tiff(path, data, limit)
         if image is not None:
             return image
     with pil_bomb_guard(path, limit):
         im = Image.open(io.BytesIO(data), formats=[_PIL_FORMAT[fmt]])
     with im:
-        check_pixels(path, im.width, im.height, limit)
+        pages = int(getattr(im, "n_frames", 1)) if fmt == "tiff" else 1
+        check_pixels(path, im.width, im.height, limit, pages)
         orientation, exif = read_exif(im, keep_bytes=fmt != "tiff")
         icc = im.info.get("icc_profile") or None
         header = png_header(data[:29]) if fmt == "png" else None
@@ -50,8 +47,23 @@ def read_raster(path: Path, fmt: str, data: bytes, limit: int | None) -> ImageDa
             im.load()
             samples, icc = _pil_samples(path, im, icc)
             bit_depth = 16 if samples.dtype == np.uint16 else 8
-    pixels, alpha = split_alpha(orient(to_float(samples), orientation))
-    return ImageData(pixels, alpha, bit_depth, fmt, icc_profile=icc, exif=exif, source=path)
+        more = [_tiff_page(path, im, k, samples, icc) for k in range(1, pages)]
+    frames = [split_alpha(orient(to_float(s), orientation)) for s in [samples, *more]]
+    pixels, alpha = frames[0]
+    return ImageData(pixels, alpha, bit_depth, fmt, icc_profile=icc, exif=exif, source=path,
+                     more_frames=tuple(frames[1:]))
+
+
+def _tiff_page(path: Path, im: Image.Image, index: int, first: np.ndarray, icc: bytes | None) -> np.ndarray:
+    """Page ``index`` of a multi-page TIFF, which must be like the first (a frame, not a thumbnail)."""
+    im.seek(index)
+    im.load()
+    samples, _ = _pil_samples(path, im, icc)
+    if samples.shape != first.shape or samples.dtype != first.dtype:
+        raise UnsupportedFormatError(
+            path, f"multi-page TIFF whose page {index + 1} differs from page 1 ({samples.shape} vs {first.shape}); "
+                  "split it into single pages first")
+    return samples
 
 
 def _pil_samples(path: Path, im: Image.Image, icc: bytes | None) -> tuple[np.ndarray, bytes | None]:
@@ -122,40 +134,3 @@ def _decode_png16(path: Path, data: bytes, color_type: int) -> np.ndarray:
     if arr.shape[2] == 4:
         return arr[:, :, [0, 3]] if gray else arr[:, :, [2, 1, 0, 3]]
     return arr[:, :, 0] if gray else arr[:, :, ::-1]
-
-
-def _read_tiff16(path: Path, data: bytes, limit: int | None) -> ImageData | None:
-    """Read a 16-bit TIFF with tifffile; None if the first page is not 16-bit (Pillow does those)."""
-    import tifffile
-
-    with tifffile.TiffFile(io.BytesIO(data)) as tif:
-        page = tif.pages[0]
-        if not isinstance(page, tifffile.TiffPage):
-            page = page.aspage()
-        check_pixels(path, page.imagewidth, page.imagelength, limit)
-        if page.bitspersample != 16:
-            return None
-        arr = page.asarray()
-        axes = page.axes
-        photometric = int(page.photometric)
-        orientation_tag = page.tags.get(_ORIENTATION_TAG)
-        icc_tag = page.tags.get(_ICC_TAG)
-    if "S" in axes and axes.index("S") < axes.index("Y"):
-        arr = np.moveaxis(arr, axes.index("S"), -1)
-    if arr.dtype != np.uint16 or arr.ndim not in (2, 3):
-        raise UnsupportedFormatError(path, f"unsupported 16-bit TIFF layout ({arr.dtype}, axes {axes})")
-    channels = 1 if arr.ndim == 2 else arr.shape[2]
-    if photometric in (0, 1) and channels in (1, 2):  # MINISWHITE, MINISBLACK (+ alpha)
-        if photometric == 0 and arr.ndim == 2:
-            arr = 65535 - arr
-        elif photometric == 0:
-            arr = np.concatenate([65535 - arr[:, :, :1], arr[:, :, 1:]], axis=2)
-    elif not (photometric == 2 and channels in (3, 4)):  # RGB (+ alpha)
-        raise UnsupportedFormatError(
-            path, f"unsupported 16-bit TIFF (photometric {photometric}, {channels} samples)"
-        )
-    orientation = orientation_tag.value if orientation_tag is not None else 1
-    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
-    icc = bytes(icc_tag.value) if icc_tag is not None and icc_tag.value else None
-    pixels, alpha = split_alpha(orient(to_float(arr), orientation))
-    return ImageData(pixels, alpha, 16, "tiff", icc_profile=icc, source=path)

@@ -8,7 +8,8 @@ Where each format keeps metadata:
 * BMP: no metadata at all (the format has no place for it); alpha is dropped.
 
 JPEG cannot hold alpha (dropped); WebP cannot hold grayscale (written as RGB). JPEG, WebP and BMP
-are always 8-bit; PNG and TIFF are 16-bit when ``image.bit_depth > 8``.
+are always 8-bit; PNG and TIFF are 16-bit when ``image.bit_depth > 8``, and TIFF keeps float and
+other sample types in their own range (``image.samples``, :mod:`enhance.io.tiff`), page by page.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from enhance.io.data import ImageData, Provenance
 from enhance.io.formats import SIXTEEN_BIT_FORMATS
 from enhance.io.metadata import exif_with_provenance, icc_for
 from enhance.io.png import write_png
+from enhance.io.tiff import write_tiff
 
 _ALPHA_FORMATS = frozenset({"png", "tiff", "webp"})
 
@@ -32,41 +34,19 @@ def write_raster(
 ) -> None:
     """Encode ``image`` as ``fmt`` into the open binary file ``fh``."""
     bits = 16 if image.bit_depth > 8 and fmt in SIXTEEN_BIT_FORMATS else 8
-    alpha = image.alpha if fmt in _ALPHA_FORMATS else None
-    samples = quantize(merge_alpha(image.pixels, alpha), bits)
     channels = image.pixels.shape[2]
     icc = icc_for(image.icc_profile, channels)
+    if fmt == "tiff":
+        write_tiff(fh, image, bits, icc, provenance)
+        return
+    alpha = image.alpha if fmt in _ALPHA_FORMATS else None
+    samples = quantize(merge_alpha(image.pixels, alpha), bits)
     if fmt == "png":
         text = {"Software": provenance.software, "Description": provenance.describe()} if provenance else None
         exif = exif_with_provenance(image.exif, provenance) if image.exif else None
         write_png(fh, samples, icc_profile=icc, exif=exif, text=text)
-    elif fmt == "tiff":
-        _write_tiff(fh, samples, channels, icc, provenance)
     else:
         _write_pil(fh, fmt, samples, image, icc, provenance, quality)
-
-
-def _write_tiff(
-    fh: BinaryIO, samples: np.ndarray, channels: int, icc: bytes | None, provenance: Provenance | None
-) -> None:
-    import tifffile
-
-    has_alpha = samples.shape[2] > channels
-    kwargs: dict[str, Any] = {
-        "photometric": "minisblack" if channels == 1 else "rgb",
-        "planarconfig": "contig",
-        "compression": "zlib",
-        "metadata": None,
-    }
-    if has_alpha:
-        kwargs["extrasamples"] = ["unassalpha"]
-    if icc:
-        kwargs["iccprofile"] = icc
-    if provenance is not None:
-        kwargs["description"] = provenance.describe()
-        kwargs["software"] = provenance.software
-    data = samples[:, :, 0] if samples.shape[2] == 1 else samples
-    tifffile.imwrite(fh, data, **kwargs)
 
 
 def _write_pil(
