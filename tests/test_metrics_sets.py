@@ -35,12 +35,12 @@ def test_fid_of_small_sets_is_finite() -> None:
 
 def test_kid_is_about_zero_for_one_distribution_and_grows_with_distortion(feats: np.ndarray) -> None:
     # a set against itself: slightly negative (the shared points enter only the cross term)
-    same = sets.kid(feats, feats)
-    assert same.subset_size == 200 and -0.1 * sets.kid(feats + 0.5, feats).mean < same.mean <= 0.0
+    same = sets.kid(feats, feats, subsets=10)
+    assert same.subset_size == 200 and -0.1 * sets.kid(feats + 0.5, feats, subsets=10).mean < same.mean <= 0.0
     other = np.random.default_rng(5).normal(0, 1, feats.shape)  # an independent draw: about 0
-    base = sets.kid(other, feats).mean
+    base = sets.kid(other, feats, subsets=10).mean
     assert abs(base) < 0.05
-    values = [sets.kid(other + shift, feats).mean for shift in (0.2, 0.5, 1.0)]
+    values = [sets.kid(other + shift, feats, subsets=10).mean for shift in (0.2, 0.5, 1.0)]
     assert base < values[0] < values[1] < values[2]
 
 
