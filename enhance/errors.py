@@ -38,6 +38,10 @@ class ImageWriteError(EnhanceError):
         super().__init__(f"{path}: {problem}")
 
 
+class OutputExistsError(ImageWriteError):
+    """The output file exists and may not be replaced (it may have appeared while we worked)."""
+
+
 class InvalidInputError(EnhanceError):
     """An in-memory input (array, PIL image, mask, option) is not acceptable."""
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -28,7 +29,7 @@ from enhance.version import __version__
 from enhance.registry import ImageTraits
 from enhance.registry import resolve as get_spec
 from enhance.engine import Enhancer, ProgressFn
-from enhance.errors import EnhanceError, ImageReadError, InvalidInputError
+from enhance.errors import EnhanceError, ImageReadError, ImageWriteError, InvalidInputError, OutputExistsError
 from enhance.io import ImageData, Provenance
 from enhance.spec import ModelSpec, Task
 
@@ -79,10 +80,57 @@ def _glob_base(pattern: str) -> Path:
     return Path(*parts) if parts else Path(".")
 
 
+def walk_files(root: Path) -> Iterator[Path]:
+    """Every file below ``root``, following symlinked folders but entering each real folder once,
+    so a symlink loop (``a/b -> ..``) ends instead of recursing forever."""
+    seen: set[tuple[int, int]] = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs.sort()
+        for name in files:
+            yield Path(folder) / name
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob pattern with ``**`` (any number of folders), ``*``, ``?`` and ``[...]`` as a regex
+    over '/'-separated paths."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
 def _expand(arg: str, recursive: bool) -> list[InputItem]:
     path = Path(arg)
     if path.is_dir():
-        files = path.rglob("*") if recursive else path.iterdir()
+        files = walk_files(path) if recursive else path.iterdir()
         found = sorted(p for p in files if p.is_file() and io.is_supported(p))
         if not found:
             hint = "" if recursive else " (use --recursive for subfolders)"
@@ -91,7 +139,12 @@ def _expand(arg: str, recursive: bool) -> list[InputItem]:
     if path.is_file():
         return [InputItem(path, path.parent)]
     if _GLOB_CHARS & set(arg):
-        matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive))
+        if recursive and "**" in arg:  # glob's own '**' follows symlink loops without end
+            base = _glob_base(arg)
+            rx = _glob_regex(Path(arg).as_posix())
+            matches = sorted(p for p in walk_files(base) if rx.match(p.as_posix()))
+        else:
+            matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive))
         found = [m for m in matches if m.is_file() and io.is_supported(m)]
         if not found:
             return [InputItem(path, path.parent, "no supported image matches this pattern")]
@@ -279,9 +332,22 @@ def process_file(
     result = enh.enhance_image(image, mask=mask, sigma=sigma, strength=strength, progress=progress)
     spec = enh.spec
     prov = provenance or Provenance(model=enh.label, task=spec.task, software=f"enhance {__version__}")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    io.write_image(out_path, result, format=fmt, provenance=prov, scale=spec.scale)
+    make_folder(out_path)
+    try:
+        io.write_image(out_path, result, format=fmt, provenance=prov, scale=spec.scale, overwrite=overwrite)
+    except OutputExistsError:  # another run wrote it while this one worked: theirs is kept
+        if not skip_existing:
+            raise
+        return Result("skipped", item.path, out_path, "output exists (written by another run meanwhile)")
     return Result("done", item.path, out_path, seconds=time.perf_counter() - start, model=enh.label)
+
+
+def make_folder(out_path: Path) -> None:
+    """Create the folder of ``out_path`` (and its parents), or raise ImageWriteError saying why."""
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageWriteError(out_path, f"cannot create the folder {out_path.parent} ({exc.strerror or exc})") from None
 
 
 # --------------------------------------------------------------------------- batches
@@ -306,6 +372,7 @@ class BatchReport:
 
     results: list[Result] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: bool = False
 
     def _with(self, status: Status) -> list[Result]:
         return [r for r in self.results if r.status == status]
@@ -330,6 +397,35 @@ class BatchReport:
     def ok(self) -> bool:
         """True when nothing failed."""
         return not self.failed
+
+    def to_dict(self) -> dict[str, object]:
+        """The report as JSON-ready data: counts, and per file input, output (None when it failed),
+        status, model, seconds and error (None unless it failed or was skipped)."""
+        return {
+            "counts": self.counts,
+            "seconds": round(self.seconds, 3),
+            "interrupted": self.interrupted,
+            "results": [
+                {
+                    "input": str(r.input),
+                    "output": None if r.output is None or r.status == "failed" else str(r.output),
+                    "status": r.status,
+                    "model": r.model,
+                    "seconds": round(r.seconds, 3),
+                    "error": r.reason or None,
+                }
+                for r in self.results
+            ],
+        }
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_batch`: the results so far are in :attr:`report` (``interrupted``
+    set); the file being processed left nothing behind (writes are atomic)."""
+
+    def __init__(self, report: BatchReport) -> None:
+        super().__init__("interrupted")
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -439,20 +535,25 @@ def run_batch(
     report = BatchReport()
     start = time.perf_counter()
     planned = _plans(items, opts)
-    for i, item in enumerate(items):
-        if cb.on_start:
-            cb.on_start(item, i, len(items))
-        plan = planned.get(i)
-        if item.error is not None:
-            result = Result("failed", item.path, None, item.error)
-        elif isinstance(plan, Result):
-            result = plan
-        else:
-            assert plan is not None
-            result = _run_one(process, item, plan, cb.on_tile)
-        report.results.append(result)
-        if cb.on_result:
-            cb.on_result(result)
+    try:
+        for i, item in enumerate(items):
+            if cb.on_start:
+                cb.on_start(item, i, len(items))
+            plan = planned.get(i)
+            if item.error is not None:
+                result = Result("failed", item.path, None, item.error)
+            elif isinstance(plan, Result):
+                result = plan
+            else:
+                assert plan is not None
+                result = _run_one(process, item, plan, cb.on_tile)
+            report.results.append(result)
+            if cb.on_result:
+                cb.on_result(result)
+    except KeyboardInterrupt:
+        report.seconds = time.perf_counter() - start
+        report.interrupted = True
+        raise BatchInterrupted(report) from None
     report.seconds = time.perf_counter() - start
     return report
 
@@ -489,6 +590,7 @@ def _run_one(process: FileFn, item: InputItem, out: Path, on_tile: ProgressFn | 
 __all__ = [
     "FORMAT_EXTENSIONS",
     "existing_output",
+    "BatchInterrupted",
     "BatchOptions",
     "BatchReport",
     "Callbacks",
@@ -500,7 +602,9 @@ __all__ = [
     "default_suffix",
     "mask_for",
     "plan_output",
+    "make_folder",
     "process_file",
+    "walk_files",
     "read_mask",
     "run_batch",
     "same_file",

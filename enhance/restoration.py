@@ -23,7 +23,7 @@ import numpy as np
 from enhance import io
 from enhance.version import __version__
 from enhance.engine import Enhancer, ProgressFn
-from enhance.errors import InvalidInputError
+from enhance.errors import InvalidInputError, OutputExistsError
 from enhance.io import ImageData, Provenance
 from enhance.pipeline import (
     BatchOptions,
@@ -33,6 +33,7 @@ from enhance.pipeline import (
     ModelPicker,
     Result,
     existing_output,
+    make_folder,
     mask_for,
     plan_output,
     read_mask,
@@ -213,8 +214,13 @@ def restore_file(
     restored, mask = restore_image(image, options, models, progress=progress, info=info)
     name = "+".join(info.models) or "none"
     prov = Provenance(model=name, task="restore", software=f"enhance {__version__}")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    io.write_image(out_path, restored, format=fmt, provenance=prov, scale=options.upscale or 1)
+    make_folder(out_path)
+    try:
+        io.write_image(out_path, restored, format=fmt, provenance=prov, scale=options.upscale or 1, overwrite=overwrite)
+    except OutputExistsError:  # another run wrote it while this one worked: theirs is kept
+        if not skip_existing:
+            raise
+        return Result("skipped", item.path, out_path, "output exists (written by another run meanwhile)")
     if options.save_mask:
         io.write_image(mask_path(out_path), _mask_image(mask), provenance=prov)
     return Result("done", item.path, out_path, seconds=time.perf_counter() - start, model=name)

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, BinaryIO, Optional
 
 import typer
+from rich.console import Console
 
-from enhance.cli.report import BatchDisplay, error, plugin_warnings, print_summary, stderr_console
+from enhance.cli.report import (
+    BatchDisplay,
+    error,
+    plugin_warnings,
+    print_interrupted,
+    print_summary,
+    stderr_console,
+)
 from enhance.engine import ENSEMBLE_SIZES, MIN_TILE, Enhancer, resolve_device
 from enhance.errors import EnhanceError
-from enhance.pipeline import BatchOptions, ModelPicker, collect_inputs, default_suffix, run_batch
+from enhance.pipeline import (
+    BatchInterrupted,
+    BatchOptions,
+    BatchReport,
+    Callbacks,
+    ModelPicker,
+    collect_inputs,
+    default_suffix,
+    run_batch,
+)
 from enhance.spec import Task
 
 
@@ -90,6 +110,13 @@ Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Include subf
 SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Leave existing outputs alone (resume a batch).")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs (never inputs).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")]
+ReportFile = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--report", dir_okay=False,
+        help="Also write the per-file results (input, output, status, model, seconds, error) to this JSON file.",
+    ),
+]
 EnsembleOpt = Annotated[
     int,
     typer.Option(
@@ -132,6 +159,7 @@ class Common:
     backend: Backend = Backend.torch
     ensemble: int = 1
     onnx: Optional[Path] = None
+    report: Optional[Path] = None
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Common:
@@ -142,6 +170,59 @@ class Common:
 def _fail(message: str) -> typer.Exit:
     error(stderr_console(), message)
     return typer.Exit(code=1)
+
+
+#: The exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+
+@contextmanager
+def interruptible(console: Console) -> Iterator[None]:
+    """Ctrl-C outside a batch (loading a model, listing inputs): one line and exit status 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        error(console, "interrupted")
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+def run_and_report(
+    console: Console, total: int, quiet: bool, report_file: Path | None, run: Callable[[Callbacks], BatchReport]
+) -> None:
+    """Run a batch under the progress display, then print the summary, write ``--report`` and exit
+    1 if anything failed, or 130 after Ctrl-C (with a short summary of what was done)."""
+    with BatchDisplay(console, total, quiet) as display:
+        try:
+            report = run(display.callbacks)
+        except BatchInterrupted as exc:
+            report = exc.report
+    if report.interrupted:
+        print_interrupted(console, report, total)
+    else:
+        print_summary(console, report, quiet)
+    if report_file is not None:
+        try:
+            write_json_report(report_file, report)
+        except EnhanceError as exc:
+            raise _fail(str(exc)) from None
+    if report.interrupted:
+        raise typer.Exit(code=EXIT_INTERRUPTED)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def write_json_report(path: Path, report: BatchReport) -> None:
+    """``--report``: the batch's results as JSON, written atomically."""
+    from enhance import __version__
+    from enhance.io.write import atomic_write
+
+    data = {"software": f"enhance {__version__}", **report.to_dict()}
+    text = (json.dumps(data, indent=1) + "\n").encode()
+
+    def write(fh: BinaryIO) -> None:
+        fh.write(text)
+
+    atomic_write(path, write)
 
 
 def _onnx_model(path: Path, model: Optional[str]) -> str:
@@ -185,7 +266,7 @@ def _run_task(
         build=lambda spec: Enhancer(spec, device=device, tile=tile, backend=backend, onnx_path=onnx_path,
                                     ensemble=ensemble),
     )
-    with plugin_warnings(console):
+    with plugin_warnings(console), interruptible(console):
         try:
             resolve_device(opts.device.value)
             picker.check()
@@ -193,7 +274,7 @@ def _run_task(
                 picker()  # load now: a broken weight file is one error, not one per input
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
-    items = collect_inputs(inputs, opts.recursive)
+        items = collect_inputs(inputs, opts.recursive)
     batch = BatchOptions(
         output=opts.output,
         suffix=default_suffix(task, scale) if opts.suffix is None else opts.suffix,
@@ -205,11 +286,8 @@ def _run_task(
         skip_existing=opts.skip_existing,
         multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
     )
-    with BatchDisplay(console, len(items), opts.quiet) as display:
-        report = run_batch(items, picker, batch, display.callbacks)
-    print_summary(console, report, opts.quiet)
-    if not report.ok:
-        raise typer.Exit(code=1)
+    run_and_report(console, len(items), opts.quiet, opts.report,
+                   lambda callbacks: run_batch(items, picker, batch, callbacks))
 
 
 def upscale(
@@ -228,6 +306,7 @@ def upscale(
     backend: BackendOpt = Backend.torch,
     ensemble: EnsembleOpt = 1,
     onnx: OnnxFile = None,
+    report: ReportFile = None,
 ) -> None:
     """Upscale images x2 or x4 (faithful 'fidelity' model for DICOM and 16-bit inputs, 'gan' otherwise)."""
     _run_task("upscale", inputs, Common.of(locals()), scale=scale)
@@ -259,6 +338,7 @@ def denoise(
     backend: BackendOpt = Backend.torch,
     ensemble: EnsembleOpt = 1,
     onnx: OnnxFile = None,
+    report: ReportFile = None,
 ) -> None:
     """Remove noise (Gaussian, sensor, JPEG, grain)."""
     _run_task("denoise", inputs, Common.of(locals()), strength=strength, sigma=sigma)
@@ -286,6 +366,7 @@ def inpaint(
     backend: BackendOpt = Backend.torch,
     ensemble: EnsembleOpt = 1,
     onnx: OnnxFile = None,
+    report: ReportFile = None,
 ) -> None:
     """Fill the masked areas of images (scratches, strokes, boxes)."""
     _run_task("inpaint", inputs, Common.of(locals()), mask=mask)

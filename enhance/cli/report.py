@@ -137,3 +137,13 @@ def print_summary(console: Console, report: BatchReport, quiet: bool = False) ->
         for r in report.failed:
             table.add_row(escape(str(r.input)), escape(r.reason))
         console.print(table)
+
+
+def print_interrupted(console: Console, report: BatchReport, total: int) -> None:
+    """After Ctrl-C: ``interrupted: 3 done, 0 skipped, 1 failed, 6 not processed (4.2 s)``."""
+    counts = report.counts
+    left = total - len(report.results)
+    console.print(
+        f"[bold red]interrupted:[/] {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed, "
+        f"{left} not processed ({report.seconds:.1f} s)"
+    )

@@ -16,12 +16,15 @@ from enhance.cli.process import (
     Overwrite,
     Quiet,
     Recursive,
+    ReportFile,
     SkipExisting,
     Tile,
     _check_scale,
     _fail,
+    interruptible,
+    run_and_report,
 )
-from enhance.cli.report import BatchDisplay, plugin_warnings, print_summary, stderr_console
+from enhance.cli.report import plugin_warnings, stderr_console
 from enhance.engine import resolve_device
 from enhance.errors import EnhanceError
 from enhance.pipeline import BatchOptions, collect_inputs
@@ -70,6 +73,7 @@ def restore(
     skip_existing: SkipExisting = False,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
+    report: ReportFile = None,
 ) -> None:
     """Restore old photos: remove scratches and dust (detected and/or --mask), denoise, optionally upscale."""
     if overwrite and skip_existing:
@@ -82,13 +86,13 @@ def restore(
     )
     console = stderr_console()
     models = RestoreModels.default(options, device.value, "auto" if tile is None else tile)
-    with plugin_warnings(console):
+    with plugin_warnings(console), interruptible(console):
         try:
             resolve_device(device.value)
             models.check()
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
-    items = collect_inputs(inputs, recursive)
+        items = collect_inputs(inputs, recursive)
     batch = BatchOptions(
         output=output,
         suffix=suffix or "",
@@ -98,11 +102,8 @@ def restore(
         skip_existing=skip_existing,
         multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
     )
-    with BatchDisplay(console, len(items), quiet) as display:
-        report = run_restore_batch(items, models, batch, options, display.callbacks)
-    print_summary(console, report, quiet)
-    if not report.ok:
-        raise typer.Exit(code=1)
+    run_and_report(console, len(items), quiet, report,
+                   lambda callbacks: run_restore_batch(items, models, batch, options, callbacks))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from enhance.errors import ImageWriteError, UnsupportedFormatError
+from enhance.errors import ImageWriteError, OutputExistsError, UnsupportedFormatError
 from enhance.io.data import ImageData, Provenance
 from enhance.io.dicom import write_dicom
 from enhance.io.formats import MULTI_FRAME_FORMATS, format_for_path, normalize_format
@@ -26,6 +26,7 @@ def write_image(
     provenance: Provenance | None = None,
     scale: int = 1,
     quality: int = 95,
+    overwrite: bool = True,
 ) -> None:
     """Write ``image`` to ``path`` atomically, in the format given by the extension.
 
@@ -35,10 +36,12 @@ def write_image(
     ImagerPixelSpacing are divided by it. ``quality`` (1-100) applies to JPEG and WebP.
 
     The data is written to a hidden temporary file in the same folder, fsynced and renamed over
-    ``path``; on failure the temporary file is removed and nothing is left behind. An existing
-    ``path`` is replaced (overwrite policy is the caller's business).
+    ``path``; on failure (a full disk, a read-only folder, Ctrl-C) the temporary file is removed
+    and nothing is left behind. An existing ``path`` is replaced; with ``overwrite=False`` it never
+    is, not even when another process creates it while this one encodes (:class:`OutputExistsError`).
 
     Raises:
+        OutputExistsError: ``overwrite=False`` and ``path`` exists.
         ImageWriteError: bad arguments, unsupported extension, or any I/O or encoding failure.
     """
     target = Path(path)
@@ -56,16 +59,23 @@ def write_image(
         else:
             write_raster(fh, fmt, image, provenance, quality)
 
-    atomic_write(target, encode)
+    atomic_write(target, encode, replace=overwrite)
 
 
-def atomic_write(target: Path, writer: Callable[[BinaryIO], None]) -> None:
-    """Run ``writer`` on a temp file beside ``target``, fsync it and rename it to ``target``."""
+def atomic_write(target: Path, writer: Callable[[BinaryIO], None], *, replace: bool = True) -> None:
+    """Run ``writer`` on a temp file beside ``target``, fsync it and rename it to ``target``.
+
+    ``replace=False`` publishes with a hard link, which fails if ``target`` exists (atomically:
+    two processes writing one folder never clobber each other's files); where the file system has
+    no hard links, an existence check right before the rename stands in.
+    """
     parent = target.parent
     if not parent.is_dir():
         raise ImageWriteError(target, f"folder {parent} does not exist")
     if target.is_dir():
         raise ImageWriteError(target, "is a directory")
+    if not replace and os.path.lexists(target):
+        raise OutputExistsError(target, "exists (use --overwrite or --skip-existing)")
     tmp = parent / f".{target.name}.tmp-{secrets.token_hex(6)}{target.suffix}"
     try:
         fh = open(tmp, "xb")  # noqa: SIM115 - exclusive create; closed below
@@ -76,7 +86,10 @@ def atomic_write(target: Path, writer: Callable[[BinaryIO], None]) -> None:
             writer(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        if replace:
+            os.replace(tmp, target)
+        else:
+            _publish_new(tmp, target)
     except BaseException as exc:
         with suppress(OSError):
             os.unlink(tmp)
@@ -87,6 +100,20 @@ def atomic_write(target: Path, writer: Callable[[BinaryIO], None]) -> None:
         text = " ".join(str(exc).split()) or type(exc).__name__
         raise ImageWriteError(target, f"encoding failed ({text})") from exc
     _fsync_dir(parent)
+
+
+def _publish_new(tmp: Path, target: Path) -> None:
+    """Give ``tmp`` the name ``target`` unless that exists (then OutputExistsError); ``tmp`` goes."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise OutputExistsError(target, "exists: another process wrote it meanwhile (use --overwrite)") from None
+    except OSError:  # no hard links here (FAT, some network shares): check, then rename
+        if os.path.lexists(target):
+            raise OutputExistsError(target, "exists: another process wrote it meanwhile (use --overwrite)") from None
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)
 
 
 def _fsync_dir(folder: Path) -> None:
