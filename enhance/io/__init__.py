@@ -13,7 +13,7 @@ from enhance.io.data import ImageData, Provenance
 from enhance.io.formats import SUPPORTED_EXTENSIONS, format_for_path, is_supported
 from enhance.io.limits import get_max_pixels, set_max_pixels
 from enhance.io.masks import mask_from_image, read_mask
-from enhance.io.read import read_image
+from enhance.io.read import decode_image, read_image
 from enhance.io.write import write_image
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "ArrayInfo",
     "ImageData",
     "Provenance",
+    "decode_image",
     "format_for_path",
     "from_array",
     "from_pil",

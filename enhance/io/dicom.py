@@ -122,7 +122,10 @@ def _decode(path: Path, ds: Any) -> np.ndarray:
     """All frames' samples as an integer array (as pydicom gives them: YBR already turned to RGB)."""
     try:
         arr = np.asarray(ds.pixel_array)
-    except Exception as exc:  # noqa: BLE001 - missing codec, corrupt or short pixel data
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - missing codec, corrupt or short pixel data; a Rust
+        # decoder's panic is a BaseException (pyo3 PanicException: pylibjpeg-rle on a short RLE segment)
         syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
         name = getattr(syntax, "name", None) or str(syntax or "unknown")
         problem = f"cannot decode DICOM pixel data (transfer syntax {name}): {_one_line(exc)}"

@@ -13,6 +13,7 @@ from enhance.io.data import ImageData
 from enhance.io.dicom import read_dicom
 from enhance.io.formats import SNIFF_BYTES, SUPPORTED_EXTENSIONS, sniff_format, sniff_unsupported
 from enhance.io.limits import get_max_pixels
+from enhance.io.native import silenced_stderr
 from enhance.io.raster_read import read_raster
 
 
@@ -30,8 +31,17 @@ def read_image(path: str | Path, *, max_pixels: int | None | EllipsisType = ...)
         ImageTooLargeError: width * height above the limit (checked before decoding).
     """
     p = Path(path)
+    return decode_image(_read_bytes(p), p, max_pixels=max_pixels)
+
+
+def decode_image(data: bytes, path: str | Path = "<bytes>", *, max_pixels: int | None | EllipsisType = ...) -> ImageData:
+    """:func:`read_image` on bytes already in memory; ``path`` names them in errors, and its
+    extension is the expected format (as for a file). Every input ends in an :class:`ImageData` or
+    an :class:`EnhanceError` (fuzzed: ``tools/fuzz_readers.py``)."""
+    p = Path(path)
     limit = get_max_pixels() if max_pixels is ... else max_pixels
-    data = _read_bytes(p)
+    if not data:
+        raise ImageReadError(p, "empty file")
     fmt = sniff_format(data[:SNIFF_BYTES])
     expected = SUPPORTED_EXTENSIONS.get(p.suffix.lower())
     if fmt is None:
@@ -45,8 +55,8 @@ def read_image(path: str | Path, *, max_pixels: int | None | EllipsisType = ...)
                 p, f"not a valid {expected.upper()} file (content is not any supported image format)"
             )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # decoder chatter; real problems raise
+        with warnings.catch_warnings(), silenced_stderr():
+            warnings.simplefilter("ignore")  # decoder chatter, Python's and native (enhance.io.native)
             if fmt is None or fmt == "dicom":
                 return read_dicom(p, data, limit, force=fmt is None)
             return read_raster(p, fmt, data, limit)
@@ -54,7 +64,10 @@ def read_image(path: str | Path, *, max_pixels: int | None | EllipsisType = ...)
         raise
     except MemoryError:
         raise ImageReadError(p, "not enough memory to decode the image") from None
-    except Exception as exc:  # noqa: BLE001 - decoders raise anything on corrupt data
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - decoders raise anything on corrupt data, even
+        # BaseException: a Rust decoder's panic (pylibjpeg-rle, found by fuzzing) is a pyo3 PanicException
         name = (fmt or "dicom").upper()
         raise ImageReadError(p, f"cannot decode {name} data ({_describe(exc)})") from None
 

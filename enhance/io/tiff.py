@@ -26,6 +26,8 @@ from enhance.io.metadata import orient
 _ORIENTATION_TAG = 274
 _ICC_TAG = 34675
 _MINISWHITE, _MINISBLACK, _RGB = 0, 1, 2
+#: At most this many pages are read as frames, whatever the pixel limit.
+MAX_PAGES = 10_000
 
 # tifffile logs warnings about odd files; without a handler Python would print them to stderr.
 logging.getLogger("tifffile").addHandler(logging.NullHandler())
@@ -41,7 +43,7 @@ def read_tiff(path: Path, data: bytes, limit: int | None) -> ImageData | None:
     except Exception:  # noqa: BLE001 - not parsable by tifffile: let Pillow try and explain
         return None
     with tif:
-        pages = _pages(tif, path)
+        pages = _pages(tif, path, limit)
         first = pages[0]
         count = len(pages)
         check_pixels(path, first.imagewidth, first.imagelength, limit, count * max(int(first.imagedepth), 1))
@@ -53,11 +55,6 @@ def read_tiff(path: Path, data: bytes, limit: int | None) -> ImageData | None:
         if first.dtype is None or first.dtype.kind not in "uif" or first.dtype.itemsize > 8:
             raise UnsupportedFormatError(path, f"unsupported TIFF samples ({first.bitspersample} bits, "
                                                f"sample format {int(first.sampleformat)})")
-        for k, page in enumerate(pages[1:], 2):
-            if page.shape != first.shape or page.dtype != first.dtype:
-                raise UnsupportedFormatError(
-                    path, f"multi-page TIFF whose page {k} differs from page 1 ({page.shape} {page.dtype} vs "
-                          f"{first.shape} {first.dtype}); split it into single pages first")
         arrays = [_samples(path, page) for page in pages]
         orientation = _tag(first, _ORIENTATION_TAG)
         icc_tag = first.tags.get(_ICC_TAG)
@@ -80,16 +77,28 @@ def read_tiff(path: Path, data: bytes, limit: int | None) -> ImageData | None:
                      more_frames=tuple(frames[1:]))
 
 
-def _pages(tif: Any, path: Path) -> list[Any]:
+def _pages(tif: Any, path: Path, limit: int | None) -> list[Any]:
     """Every top-level page that is an image of its own: reduced-resolution copies (thumbnails,
-    NewSubfileType bit 0) and transparency masks (bit 2) are not frames."""
+    NewSubfileType bit 0) and transparency masks (bit 2) are not frames. The page chain is walked
+    only as far as the pixel limit allows (a corrupt file may claim millions of pages)."""
     import tifffile
 
-    out = []
+    out: list[Any] = []
+    cap = MAX_PAGES
     for page in tif.pages:
         if page is None or int(getattr(page, "subfiletype", 0) or 0) & 0b101:
             continue
-        out.append(page if isinstance(page, tifffile.TiffPage) else page.aspage())
+        page = page if isinstance(page, tifffile.TiffPage) else page.aspage()
+        if out and (page.shape != out[0].shape or page.dtype != out[0].dtype):
+            raise UnsupportedFormatError(
+                path, f"multi-page TIFF whose page {len(out) + 1} differs from page 1 ({page.shape} {page.dtype} vs "
+                      f"{out[0].shape} {out[0].dtype}); split it into single pages first")
+        out.append(page)
+        if len(out) == 1 and limit is not None:
+            cap = min(cap, max(1, limit // max(int(out[0].imagewidth) * int(out[0].imagelength), 1)))
+        if len(out) > cap:
+            raise ImageTooLargeError(path, f"TIFF has more than {cap:,} pages of {out[0].imagewidth}x"
+                                           f"{out[0].imagelength}, above the pixel limit or {MAX_PAGES:,} pages")
     if not out:
         raise ImageReadError(path, "TIFF file has no image")
     return out
