@@ -737,3 +737,15 @@ def test_dual_personality_dicom_with_a_tiff_preamble(tmp_path: Path, name: str) 
     assert res.exit_code == 0, res.output
     ds = pydicom.dcmread(out)
     assert (ds.Rows, ds.Columns) == (2 * img.height, 2 * img.width)
+
+
+def test_dicom_frames_count_against_the_pixel_limit(tmp_path: Path) -> None:
+    """frames x rows x columns is checked before any frame is decoded (the pixel data may be short)."""
+    ds = _dicom_dataset(np.zeros((10, 10), np.uint16))
+    ds.NumberOfFrames = 1000
+    path = tmp_path / "many.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    with pytest.raises(ImageTooLargeError, match="100,000 pixels"):
+        read_image(path, max_pixels=50_000)
+    with pytest.raises(ImageReadError, match="many.dcm"):  # within the limit: the data is too short
+        read_image(path)
