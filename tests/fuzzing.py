@@ -176,8 +176,11 @@ def check_image(image: ImageData) -> str | None:
     return None
 
 
-def run_one(data: bytes, fmt: str, time_limit: float = TIME_LIMIT) -> Finding | None:
-    """Decode ``data`` as a ``fmt`` file; a Finding if the contract is broken."""
+def run_one(data: bytes, fmt: str, time_limit: float | None = TIME_LIMIT) -> Finding | None:
+    """Decode ``data`` as a ``fmt`` file; a Finding if the contract is broken. ``time_limit=None``
+    sets no alarm (under libFuzzer, whose own ``-timeout`` uses SIGALRM)."""
+    if time_limit is None:
+        return _decode(data, fmt)
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, time_limit)
     start = time.perf_counter()

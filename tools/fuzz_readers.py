@@ -61,7 +61,7 @@ def atheris_worker(fmt: str, argv: list[str]) -> None:
     fuzzing = module
 
     def one(data: bytes) -> None:
-        found = fuzzing.run_one(data, fmt)
+        found = fuzzing.run_one(data, fmt, time_limit=None)  # libFuzzer's -timeout owns SIGALRM
         if found is not None:
             raise RuntimeError(f"{found.kind}: {found.detail}")
 

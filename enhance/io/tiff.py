@@ -94,6 +94,8 @@ def _pages(tif: Any, path: Path, limit: int | None) -> list[Any]:
                 path, f"multi-page TIFF whose page {len(out) + 1} differs from page 1 ({page.shape} {page.dtype} vs "
                       f"{out[0].shape} {out[0].dtype}); split it into single pages first")
         out.append(page)
+        if len(out) == 1 and (int(page.imagewidth) <= 0 or int(page.imagelength) <= 0):
+            raise ImageReadError(path, f"TIFF image of {page.imagewidth}x{page.imagelength} pixels")
         if len(out) == 1 and limit is not None:
             cap = min(cap, max(1, limit // max(int(out[0].imagewidth) * int(out[0].imagelength), 1)))
         if len(out) > cap:
