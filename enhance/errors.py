@@ -12,12 +12,18 @@ class EnhanceError(Exception):
     """Base class of every error raised on purpose by ``enhance``."""
 
 
+def one_line(text: str) -> str:
+    """``text`` as one printable line: control characters and line breaks (which a corrupt file's
+    values can carry into a message, found by fuzzing) become spaces, runs of spaces one."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 class ImageReadError(EnhanceError):
     """An input image could not be read: unreadable, truncated, empty, mislabelled or unsupported."""
 
     def __init__(self, path: str | Path | None, problem: str) -> None:
         self.path = None if path is None else Path(path)
-        self.problem = problem
+        self.problem = problem = one_line(problem)
         super().__init__(f"{path}: {problem}" if path is not None else problem)
 
 
@@ -34,7 +40,7 @@ class ImageWriteError(EnhanceError):
 
     def __init__(self, path: str | Path, problem: str) -> None:
         self.path = Path(path)
-        self.problem = problem
+        self.problem = problem = one_line(problem)
         super().__init__(f"{path}: {problem}")
 
 

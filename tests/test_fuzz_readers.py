@@ -36,7 +36,9 @@ def test_inputs_found_by_fuzzing(path: Path, capfd: pytest.CaptureFixture[str]) 
     """dicom-rle-panic.dcm: pylibjpeg-rle panicked (a pyo3 PanicException is a BaseException, which
     escaped every handler) and printed a Rust backtrace; tiff-page-chain.tif: a corrupt IFD chain
     that took seconds to walk, one broken page at a time; tiff-zero-rows-pages.tif: 10,000 pages
-    of 10x0 pixels, walked to the page cap (atheris)."""
+    of 10x0 pixels, walked to the page cap (atheris); dicom-newline-in-syntax.dcm: a transfer syntax
+    UID with a line break in it, quoted in the error (messages are now made one line in the error
+    classes)."""
     with pytest.raises(EnhanceError) as info:
         decode_image(path.read_bytes(), path.name, max_pixels=fuzzing.MAX_PIXELS)
     assert "\n" not in str(info.value)

@@ -100,7 +100,7 @@ def read_dicom(path: Path, data: bytes, limit: int | None, *, force: bool = Fals
     arr = arr.reshape(expected)
     if photometric == _PALETTE:
         return _palette_image(path, ds, arr)
-    signed = int(ds.get("PixelRepresentation", 0)) == 1
+    signed = _int(ds, "PixelRepresentation") == 1
     if allocated == 32:
         pixels, samples = normalize(arr.astype(np.int32 if signed else np.uint32))
         if photometric == "MONOCHROME1":
