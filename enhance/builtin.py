@@ -67,6 +67,10 @@ _ENTRIES: tuple[Entry, ...] = (
     Entry("denoise", "denoise", partial(UNetRestorer, 1, 48, 3, True), headline="CBSD68 s25 PSNR",
           condition="sigma", tile_overlap=64,
           description="blind denoiser (Gaussian, Poisson, JPEG, grain) with a noise-level control; Pix2Pix + WGAN-GP"),
+    Entry("denoise-real", "denoise", partial(UNetRestorer, 1, 48, 3, True), headline="PolyU real-noise PSNR",
+          variant="real", condition="sigma", tile_overlap=64,
+          description="denoiser for real camera noise (phone and camera JPEGs), trained on a simulated camera "
+                      "pipeline; weaker than denoise on Gaussian noise"),
     Entry("inpaint", "inpaint", partial(UNetRestorer, 1, 48, 4, False), headline="Kodak24 strokes hole PSNR",
           condition="mask", tile_overlap=96, extra={"thin_model": "inpaint-thin"},
           description="inpainting U-Net for strokes, boxes and scratches; Pix2Pix + WGAN-GP"),
