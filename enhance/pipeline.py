@@ -336,9 +336,10 @@ def process_file(
     try:
         io.write_image(out_path, result, format=fmt, provenance=prov, scale=spec.scale, overwrite=overwrite)
     except OutputExistsError:  # another run wrote it while this one worked: theirs is kept
-        if not skip_existing:
-            raise
-        return Result("skipped", item.path, out_path, "output exists (written by another run meanwhile)")
+        if skip_existing:
+            return Result("skipped", item.path, out_path, "output exists (written by another run meanwhile)")
+        return Result("failed", item.path, out_path, "output written by another run meanwhile; kept (use --overwrite)",
+                      seconds=time.perf_counter() - start)
     return Result("done", item.path, out_path, seconds=time.perf_counter() - start, model=enh.label)
 
 

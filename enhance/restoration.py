@@ -218,9 +218,10 @@ def restore_file(
     try:
         io.write_image(out_path, restored, format=fmt, provenance=prov, scale=options.upscale or 1, overwrite=overwrite)
     except OutputExistsError:  # another run wrote it while this one worked: theirs is kept
-        if not skip_existing:
-            raise
-        return Result("skipped", item.path, out_path, "output exists (written by another run meanwhile)")
+        if skip_existing:
+            return Result("skipped", item.path, out_path, "output exists (written by another run meanwhile)")
+        return Result("failed", item.path, out_path, "output written by another run meanwhile; kept (use --overwrite)",
+                      seconds=time.perf_counter() - start)
     if options.save_mask:
         io.write_image(mask_path(out_path), _mask_image(mask), provenance=prov)
     return Result("done", item.path, out_path, seconds=time.perf_counter() - start, model=name)
