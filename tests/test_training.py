@@ -124,6 +124,24 @@ def test_pix2pix_wgan_gp_denoise_and_inpaint(image_dir: Path, tmp_path: Path) ->
         assert (out / "best_gan.safetensors").is_file()
 
 
+def test_pix2pix_camera_noise_mix_batches_and_trains(image_dir: Path, tmp_path: Path) -> None:
+    """noise_mix = "camera": batches of (noisy + one level per image, target) that train, and a
+    camera_fraction outside [0, 1] refused (the chain itself: tests/test_degrade_camera.py)."""
+    cfg = Pix2PixConfig(
+        out_dir=str(tmp_path / "cam"), task="denoise", base=8, levels=2, batch=4, patch=32, pretrain_steps=2,
+        gan_steps=0, log_every=1, val_every=2, sample_every=2, ckpt_every=2, noise_mix="camera", camera_fraction=0.5,
+        data=DataConfig(train_dirs=(str(image_dir),), blur_threshold=0.0, val_images=2), device="cpu",
+    )
+    trainer = Pix2PixTrainer(cfg)
+    batch = trainer.make_batch("pretrain")
+    assert batch["input"].shape == (4, 4, 32, 32) and batch["target"].shape == (4, 3, 32, 32)
+    level = batch["input"][:, 3]
+    assert torch.all(level == level[:, :1, :1]) and torch.all(level >= 0)
+    assert trainer.fit()["step"] == 2
+    with pytest.raises(ConfigError, match="camera_fraction"):
+        Pix2PixTrainer(dataclasses.replace(cfg, camera_fraction=1.5))
+
+
 def test_pix2pix_ns_prefill_starts_from_navier_stokes(image_dir: Path, tmp_path: Path) -> None:
     """The thin-hole model: its input holds the Navier-Stokes fill, and before training its output is that fill."""
     from enhance import holes
