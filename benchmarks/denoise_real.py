@@ -39,7 +39,7 @@ from enhance import metrics  # noqa: E402
 RealFn = Callable[[np.ndarray], np.ndarray]  # noisy uint8 (H, W, 3) -> uint8 (H, W, 3)
 
 NLM_H = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
-BM3D_SIGMAS = (4, 7, 10)
+BM3D_SIGMAS = (4, 7, 10, 14)
 NOREF_FOLDERS = ("real_noisy", "old_photos/clean", "old_photos/deoldify_scans")
 BM3D_NOREF = ("real_noisy",)  # BM3D takes a minute or more per megapixel: the small RNI15 photos only
 SCANS = 8  # first scans of deoldify_scans (about 1 MP each)
