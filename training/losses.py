@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from enhance.archs.vgg import PrunedVGG19
 from enhance.errors import ConfigError
 
 
@@ -93,33 +94,12 @@ def gmsd_loss(pred: torch.Tensor, target: torch.Tensor, c: float = 0.0026) -> to
 
 
 # ---------------------------------------------------------------- perceptual
-_VGG_LAYERS = ["conv11", "conv12", "conv21", "conv22", "conv31", "conv32", "conv33", "conv34",
-               "conv41", "conv42", "conv43", "conv44", "conv51"]
-_POOL_AFTER = {"conv12", "conv22", "conv34", "conv44"}
-
-
-class VGGFeatures(nn.Module):
-    """A VGG-19-style encoder returning features after ReLU of the chosen layers.
-
-    Built from a safetensors state dict laid out like ``shared/data/models/vgg19_pruned`` (a 1x1
-    ``conv0`` on RGB in [0, 1], then reflection-padded 3x3 convs with max-pool between stages), or
-    from torchvision's ImageNet VGG-19 (:meth:`from_torchvision`) when its weights are present locally.
-    """
+class VGGFeatures(PrunedVGG19):
+    """The perceptual loss's encoder: :class:`enhance.archs.vgg.PrunedVGG19` (features after ReLU of
+    the chosen layers), by default at the ends of the first four stages."""
 
     def __init__(self, state: dict[str, torch.Tensor], layers: tuple[str, ...] = ("conv12", "conv22", "conv34", "conv44")) -> None:
-        super().__init__()
-        self.layers = layers
-        last = max(_VGG_LAYERS.index(n) for n in layers)
-        self.conv0 = nn.Conv2d(3, 3, 1)
-        self.conv0.load_state_dict({"weight": state["conv0.weight"], "bias": state["conv0.bias"]})
-        self.convs = nn.ModuleDict()
-        for name in _VGG_LAYERS[: last + 1]:
-            w = state[f"{name}.weight"]
-            conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2])
-            conv.load_state_dict({"weight": w, "bias": state[f"{name}.bias"]})
-            self.convs[name] = conv
-        self.requires_grad_(False)
-        self.eval()
+        super().__init__(state, layers)
 
     @classmethod
     def from_file(cls, path: str | Path, layers: tuple[str, ...] = ("conv12", "conv22", "conv34", "conv44")) -> "VGGFeatures":
@@ -129,20 +109,6 @@ class VGGFeatures(nn.Module):
         if not p.is_file():
             raise ConfigError(f"{p}: VGG weight file not found (convert it with `python -m enhance.training.prepare_vgg`)")
         return cls(load_file(str(p)), layers)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = []
-        h = self.conv0(x)
-        for name, conv in self.convs.items():
-            h = F.relu(conv(F.pad(h, (1, 1, 1, 1), mode="reflect")))
-            if name in self.layers:
-                feats.append(h)
-            if name in _POOL_AFTER:
-                h = F.max_pool2d(h, 2)
-        return feats
-
-    def train(self, mode: bool = True) -> "VGGFeatures":  # always frozen in eval mode
-        return super().train(False)
 
 
 def perceptual_loss(features: VGGFeatures, pred: torch.Tensor, target: torch.Tensor,
