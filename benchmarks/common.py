@@ -58,6 +58,40 @@ def save_png(arr: np.ndarray, path: Path) -> None:
     Image.fromarray(arr).save(path)
 
 
+def write_image_page(folder: Path, title: str, intro: str, rows: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]]],
+                     width: int, ext: str = "png", pixelated: bool = False) -> Path:
+    """``folder/index.html``: a side-by-side page, one row per ``(heading, [(caption, uint8 image), ...])``,
+    the images saved beside it in ``folder/img`` (``ext``: "png", or "jpg" at quality 90) and shown
+    ``width`` px wide. ``title`` is plain text; ``intro`` and the captions are HTML (escape them)."""
+    import html
+
+    from PIL import Image
+
+    img_dir = folder / "img"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    rendering = "pixelated" if pixelated else "auto"
+    parts = [
+        f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<style>body{font:14px sans-serif;margin:16px}figure{display:inline-block;margin:4px;vertical-align:top}"
+        f"img{{width:{width}px;height:auto;image-rendering:{rendering}}}figcaption{{text-align:center}}"
+        ".row{white-space:nowrap;overflow-x:auto;margin-bottom:24px}h3{margin:8px 0 2px}</style>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{intro}</p>",
+    ]
+    for k, (heading, cells) in enumerate(rows):
+        parts.append(f"<h3>{html.escape(heading)}</h3>")
+        parts.append("<div class='row'>")
+        for j, (caption, img) in enumerate(cells):
+            name = f"{k:03d}_{j}.{ext}"
+            Image.fromarray(img).save(img_dir / name, **({"quality": 90} if ext == "jpg" else {}))
+            parts.append(f"<figure><a href='img/{name}'><img src='img/{name}' loading='lazy' alt=''></a>"
+                         f"<figcaption>{caption}</figcaption></figure>")
+        parts.append("</div>")
+    page = folder / "index.html"
+    page.write_text("\n".join(parts) + "\n")
+    return page
+
+
 def to_float(img: np.ndarray) -> np.ndarray:
     """uint8 -> float32 on [0, 1]."""
     return img.astype(np.float32) / 255.0

@@ -149,28 +149,11 @@ class PageRow:
 
 def write_page(folder: Path, rows: list[PageRow], crop: int) -> Path:
     """``folder/index.html`` with PNG crops beside it, one row per input."""
-    img_dir = folder / "img"
-    img_dir.mkdir(parents=True, exist_ok=True)
-    parts = [
-        "<!doctype html><meta charset='utf-8'><title>Real-noise denoising</title>",
-        "<style>body{font:14px sans-serif;margin:16px}figure{display:inline-block;margin:4px;vertical-align:top}"
-        "img{width:320px;height:auto;image-rendering:pixelated}figcaption{text-align:center}"
-        ".row{white-space:nowrap;overflow-x:auto;margin-bottom:24px}h3{margin:8px 0 2px}</style>",
-        "<h1>Real noisy photos: denoisers side by side</h1>",
-        f"<p>A {crop} px crop of each photo (the same window for every method), shown at 320 px; NIQE of the "
-        "whole output under each (lower = more natural). Click a crop for the PNG.</p>",
-    ]
-    for k, row in enumerate(rows):
-        parts.append(f"<h3>{html.escape(row.title)}</h3><div class='row'>")
-        for j, (label, img, score) in enumerate(row.cells):
-            name = f"{k:03d}_{j}.png"
-            common.save_png(img, img_dir / name)
-            parts.append(f"<figure><a href='img/{name}'><img src='img/{name}' loading='lazy' alt=''></a>"
-                         f"<figcaption>{html.escape(label)}<br>NIQE {fmt(score)}</figcaption></figure>")
-        parts.append("</div>")
-    page = folder / "index.html"
-    page.write_text("\n".join(parts) + "\n")
-    return page
+    intro = (f"A {crop} px crop of each photo (the same window for every method), shown at 320 px; NIQE of the "
+             "whole output under each (lower = more natural). Click a crop for the PNG.")
+    page = [(row.title, [(f"{html.escape(label)}<br>NIQE {fmt(score)}", img) for label, img, score in row.cells])
+            for row in rows]
+    return common.write_image_page(folder, "Real noisy photos: denoisers side by side", intro, page, 320, pixelated=True)
 
 
 def main(a: argparse.Namespace) -> int:

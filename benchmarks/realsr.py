@@ -444,33 +444,17 @@ def speed_table(methods: list[Method]) -> str:
 
 def write_page(folder: Path, items: list[PageItem], niqe_labels: Sequence[str], crop: int) -> Path:
     """``folder/index.html`` with the JPEG (q90) outputs beside it, one row per input."""
-    from PIL import Image
-
-    img_dir = folder / "img"
-    img_dir.mkdir(parents=True, exist_ok=True)
-    parts = [
-        "<!doctype html><meta charset='utf-8'><title>Real-world x4 SR</title>",
-        "<style>body{font:14px sans-serif;margin:16px}figure{display:inline-block;margin:4px;vertical-align:top}"
-        "img{width:384px;height:auto;image-rendering:auto}figcaption{text-align:center}"
-        ".row{white-space:nowrap;overflow-x:auto;margin-bottom:24px}h3{margin:8px 0 2px}</style>",
-        "<h1>Real-world x4 super-resolution</h1>",
-        f"<p>Centre {crop}x{crop} LR px of each photo (fewer where the photo is smaller), upscaled x4; "
-        f"NIQE under each ({html.escape(' / '.join(niqe_labels))}; lower = more natural). "
-        "Images are JPEG q90; click one for its full size.</p>",
-    ]
-    for k, it in enumerate(items):
-        parts.append(f"<h3>{html.escape(it.folder)} / {html.escape(it.path.name)} ({it.crop[0]}x{it.crop[1]} LR)</h3>")
-        parts.append("<div class='row'>")
-        for j, (label, img, scores) in enumerate(it.cells):
-            name = f"{k:03d}_{j}.jpg"
-            Image.fromarray(img).save(img_dir / name, quality=90)
+    intro = (f"Centre {crop}x{crop} LR px of each photo (fewer where the photo is smaller), upscaled x4; "
+             f"NIQE under each ({html.escape(' / '.join(niqe_labels))}; lower = more natural). "
+             "Images are JPEG q90; click one for its full size.")
+    rows = []
+    for it in items:
+        cells = []
+        for label, img, scores in it.cells:
             score = " / ".join(f"{s:.2f}" for s in scores) if scores else "-"
-            parts.append(f"<figure><a href='img/{name}'><img src='img/{name}' loading='lazy' alt=''></a>"
-                         f"<figcaption>{html.escape(label)}<br>NIQE {score}</figcaption></figure>")
-        parts.append("</div>")
-    page = folder / "index.html"
-    page.write_text("\n".join(parts) + "\n")
-    return page
+            cells.append((f"{html.escape(label)}<br>NIQE {score}", img))
+        rows.append((f"{it.folder} / {it.path.name} ({it.crop[0]}x{it.crop[1]} LR)", cells))
+    return common.write_image_page(folder, "Real-world x4 super-resolution", intro, rows, 384, "jpg")
 
 
 # ---------------------------------------------------------------------------------------- main
