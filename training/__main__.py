@@ -1,4 +1,4 @@
-"""``python -m enhance.training {sr,pix2pix} --config FILE.toml [--set key=value ...]``."""
+"""``python -m enhance.training {sr,pix2pix,detector} --config FILE.toml [--set key=value ...]``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ def run(kind: str, config: str | None, overrides: dict[str, Any]) -> dict[str, A
 
             cfg = load_config(SRConfig, config, overrides) if config else from_dict(SRConfig, overrides)
             return SRTrainer(cfg).fit()
+        if kind == "detector":
+            from .detector import DetectorConfig, DetectorTrainer
+
+            dcfg = load_config(DetectorConfig, config, overrides) if config else from_dict(DetectorConfig, overrides)
+            return DetectorTrainer(dcfg).fit()
         from .pix2pix import Pix2PixTrainer
 
         pcfg = load_config(Pix2PixConfig, config, overrides) if config else from_dict(Pix2PixConfig, overrides)
@@ -42,7 +47,7 @@ def run(kind: str, config: str | None, overrides: dict[str, Any]) -> dict[str, A
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m enhance.training")
-    ap.add_argument("kind", choices=["sr", "pix2pix"])
+    ap.add_argument("kind", choices=["sr", "pix2pix", "detector"])
     ap.add_argument("--config", help="TOML file (see training/configs/)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override top-level keys")
     args = ap.parse_args(argv)

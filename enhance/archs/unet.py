@@ -31,7 +31,8 @@ class UNetRestorer(nn.Module):
 
     ``residual=True`` adds the network output to the input RGB (denoising: the net predicts
     the negative noise). For inpainting (``residual=False``) the output replaces the image and
-    the Enhancer keeps the known pixels.
+    the Enhancer keeps the known pixels. ``out_channels=1`` (not residual) makes it a segmentation
+    network: the defect detector's logits.
     """
 
     def __init__(
@@ -40,8 +41,11 @@ class UNetRestorer(nn.Module):
         base: int = 32,
         levels: int = 3,
         residual: bool = True,
+        out_channels: int = 3,
     ) -> None:
         super().__init__()
+        if residual and out_channels != 3:
+            raise ValueError("a residual U-Net adds its output to the input RGB: out_channels must be 3")
         self.levels = levels
         self.residual = residual
         widths = [base * min(2**i, 4) for i in range(levels + 1)]
@@ -56,7 +60,7 @@ class UNetRestorer(nn.Module):
         for i in reversed(range(levels)):
             self.ups.append(nn.Sequential(nn.Conv2d(widths[i + 1], widths[i] * 4, 1), nn.PixelShuffle(2)))
             self.dec.append(_ConvBlock(widths[i] * 2, widths[i]))
-        self.out = nn.Conv2d(widths[0], 3, 3, padding=1)
+        self.out = nn.Conv2d(widths[0], out_channels, 3, padding=1)
 
     @property
     def size_multiple(self) -> int:

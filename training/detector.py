@@ -1,0 +1,310 @@
+"""Train the print-defect detector: a small U-Net segmenting cracks, creases, tears and dust.
+
+``python -m enhance.training detector --config training/configs/defects.toml``
+
+Supervised, not adversarial: the target is an exact mask (:func:`training.damage.old_print` draws
+the damage and knows where it is). The samples are drawn once into a bank on disk (``bank_size``
+crops of ``bank_crop`` px, from the training split's photos at random scales, each with its own
+seed) because drawing damage in numpy costs as much as a training step on the CPU; training then
+takes random crops, flips and rotations of the bank. The validation bank comes from the split's
+validation photos, with other seeds.
+
+Loss: binary cross-entropy plus soft Dice (defects are a few % of the pixels; Dice keeps thin
+cracks from being traded away for the background). Validation reports pixel precision / recall /
+F1 with the benchmark's 2 px tolerance at threshold 0.5; the best F1 is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from enhance.weightstore import save_weights
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .logs import RunLog
+
+TOLERANCE = 2  # px: a detected pixel this close to a true one is right (and the other way round)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    out_dir: str = "runs/defects"
+    seed: int = 0
+    device: str = "auto"
+    data_root: str = "../shared/data/train"
+    manifest: str = "training/splits/realsr.json"  # train / val photo lists, relative to data_root
+    textures: tuple[str, ...] = (
+        "textures/digikam-data__paper2-texture.jpg",
+        "textures/digikam-data__brownCard.jpg",
+        "textures/digikam-data__roughPhotoCard.jpg",
+    )
+    bank_size: int = 4000
+    val_size: int = 160
+    bank_crop: int = 256
+    #: photos are scaled by a random factor in this range before cropping (the long side of most
+    #: training photos is 1000-1600 px; prints are scanned at every size)
+    scale_range: tuple[float, float] = (0.2, 1.0)
+    p_clean: float = 0.15
+    workers: int = 2
+    base: int = 16
+    levels: int = 4
+    batch: int = 12
+    patch: int = 192
+    lr: float = 2e-3
+    lr_min_ratio: float = 0.02
+    weight_decay: float = 1e-4
+    steps: int = 4000
+    minutes: float | None = None  # wall-clock budget (the LR schedule follows it); None: ``steps``
+    dice: float = 1.0
+    pos_weight: float = 2.0
+    threads: int = 0  # torch threads (0: torch's default)
+    log_every: int = 25
+    val_every: int = 250
+    ckpt_every: int = 100
+    warm_start: str | None = None
+    resume: bool = True
+
+
+def build_detector(base: int = 16, levels: int = 4) -> nn.Module:
+    from enhance.archs.unet import UNetRestorer
+
+    return UNetRestorer(extra_channels=0, base=base, levels=levels, residual=False, out_channels=1)
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+def _photo_lists(cfg: DetectorConfig) -> tuple[list[Path], list[Path]]:
+    root = Path(cfg.data_root)
+    d = json.loads(Path(cfg.manifest).read_text())
+    return [root / p for p in d["train"]], [root / p for p in d["val"]]
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(textures: list[str]) -> None:
+    import cv2
+
+    from .damage import Paper
+
+    cv2.setNumThreads(1)
+    _WORKER["paper"] = Paper.load(textures)
+
+
+def _draw(args: tuple[str, int, int, tuple[float, float], float]) -> tuple[np.ndarray, np.ndarray]:
+    import cv2
+
+    from .damage import old_print
+
+    path, seed, crop, (s0, s1), p_clean = args
+    rng = np.random.default_rng(seed)
+    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise FileNotFoundError(path)
+    h, w = bgr.shape[:2]
+    s = max(rng.uniform(s0, s1), (crop + 1) / min(h, w))
+    if s < 1:
+        bgr = cv2.resize(bgr, (max(crop, int(w * s)), max(crop, int(h * s))), interpolation=cv2.INTER_AREA)
+    elif s > 1:
+        bgr = cv2.resize(bgr, (int(w * s) + 1, int(h * s) + 1), interpolation=cv2.INTER_CUBIC)
+    h, w = bgr.shape[:2]
+    y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+    rgb = bgr[y : y + crop, x : x + crop, ::-1]
+    return old_print(rng, rgb, _WORKER["paper"], p_clean=p_clean)
+
+
+def make_bank(
+    photos: list[Path], n: int, seed: int, cfg: DetectorConfig, path: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` damaged crops and masks (uint8 ``(n, c, c, 3)``, bool ``(n, c, c)``), cached in ``path``."""
+    if path.is_file():
+        with np.load(path) as z:
+            if z["images"].shape[0] == n and z["images"].shape[1] == cfg.bank_crop:
+                return z["images"], z["masks"]
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(photos), n)
+    jobs = [(str(photos[k]), seed * 1_000_003 + i, cfg.bank_crop, cfg.scale_range, cfg.p_clean) for i, k in enumerate(picks)]
+    textures = [str(Path(cfg.data_root) / t) for t in cfg.textures]
+    with ProcessPoolExecutor(max(1, cfg.workers), initializer=_init_worker, initargs=(textures,)) as ex:
+        out = list(ex.map(_draw, jobs, chunksize=16))
+    images = np.stack([o[0] for o in out])
+    masks = np.stack([o[1] for o in out])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, images=images, masks=masks)
+    os.replace(tmp, path)
+    return images, masks
+
+
+def sample_batch(
+    images: np.ndarray, masks: np.ndarray, batch: int, patch: int, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random crops with random flips and quarter turns: ``(B, 3, p, p)`` float and ``(B, 1, p, p)``."""
+    n, c = images.shape[0], images.shape[1]
+    xs, ms = [], []
+    for _ in range(batch):
+        k = int(rng.integers(n))
+        y, x = int(rng.integers(0, c - patch + 1)), int(rng.integers(0, c - patch + 1))
+        im, m = images[k, y : y + patch, x : x + patch], masks[k, y : y + patch, x : x + patch]
+        r = int(rng.integers(4))
+        im, m = np.rot90(im, r), np.rot90(m, r)
+        if rng.random() < 0.5:
+            im, m = im[:, ::-1], m[:, ::-1]
+        xs.append(np.ascontiguousarray(im))
+        ms.append(np.ascontiguousarray(m))
+    x_t = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 255.0
+    m_t = torch.from_numpy(np.stack(ms)).float()[:, None]
+    return x_t, m_t
+
+
+# -------------------------------------------------------------------------------------------- losses
+
+
+def detector_loss(logits: torch.Tensor, target: torch.Tensor, dice: float, pos_weight: float) -> torch.Tensor:
+    """BCE (positives weighted ``pos_weight``) + ``dice`` x soft Dice over the batch."""
+    bce = F.binary_cross_entropy_with_logits(logits, target, pos_weight=torch.tensor(pos_weight, device=logits.device))
+    p = torch.sigmoid(logits)
+    inter = (p * target).sum()
+    d = 1 - (2 * inter + 1) / (p.sum() + target.sum() + 1)
+    return bce + dice * d
+
+
+def tolerant_counts(pred: torch.Tensor, truth: torch.Tensor, tol: int = TOLERANCE) -> tuple[float, float, float, float]:
+    """(right detections, detections, found truths, truths): pixel counts with ``tol`` px slack."""
+    k = 2 * tol + 1
+    near_truth = F.max_pool2d(truth.float(), k, 1, tol) > 0
+    near_pred = F.max_pool2d(pred.float(), k, 1, tol) > 0
+    return (
+        float((pred & near_truth).sum()),
+        float(pred.sum()),
+        float((truth & near_pred).sum()),
+        float(truth.sum()),
+    )
+
+
+def prf(counts: tuple[float, float, float, float]) -> tuple[float, float, float]:
+    tp_p, n_p, tp_t, n_t = counts
+    precision = tp_p / n_p if n_p else 1.0
+    recall = tp_t / n_t if n_t else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+# ------------------------------------------------------------------------------------------- trainer
+
+
+class DetectorTrainer:
+    def __init__(self, cfg: DetectorConfig) -> None:
+        self.cfg = cfg
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        dev = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = torch.device(dev)
+        self.out = Path(cfg.out_dir)
+        self.log = RunLog(self.out)
+        torch.manual_seed(cfg.seed)
+        self.net = build_detector(cfg.base, cfg.levels).to(self.device)
+        if cfg.warm_start:
+            from enhance.weightstore import load_weights
+
+            load_weights(self.net, Path(cfg.warm_start), None)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def _lr(self, progress: float) -> float:
+        c = self.cfg
+        warm = min(1.0, progress / 0.02) if progress < 0.02 else 1.0
+        cos = c.lr_min_ratio + (1 - c.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        return c.lr * warm * cos
+
+    @torch.no_grad()
+    def validate(self, images: np.ndarray, masks: np.ndarray) -> dict[str, float]:
+        self.net.eval()
+        totals = np.zeros(4)
+        loss = 0.0
+        for i in range(0, len(images), 16):
+            x = torch.from_numpy(images[i : i + 16]).permute(0, 3, 1, 2).float().div(255).to(self.device)
+            t = torch.from_numpy(masks[i : i + 16]).to(self.device)[:, None]
+            logits = self.net(x)
+            loss += float(detector_loss(logits, t.float(), self.cfg.dice, self.cfg.pos_weight)) * len(x)
+            totals += np.array(tolerant_counts(logits > 0, t))
+        self.net.train()
+        p, r, f1 = prf((totals[0], totals[1], totals[2], totals[3]))
+        return {"val_loss": loss / len(images), "precision": p, "recall": r, "f1": f1}
+
+    def fit(self) -> dict[str, Any]:
+        c = self.cfg
+        train_photos, val_photos = _photo_lists(c)
+        t0 = time.time()
+        images, masks = make_bank(train_photos, c.bank_size, c.seed + 1, c, self.out / "bank_train.npz")
+        v_images, v_masks = make_bank(val_photos, c.val_size, c.seed + 1000, c, self.out / "bank_val.npz")
+        print(f"banks ready in {time.time() - t0:.0f} s: {images.shape[0]} train, {v_images.shape[0]} val; "
+              f"defect share {masks.mean():.3%}", flush=True)
+        (self.out / "config.json").write_text(json.dumps(asdict(c), indent=1))
+        step, elapsed, best = 0, 0.0, -1.0
+        last = self.out / "last.safetensors"
+        if c.resume and last.is_file():
+            meta = load_checkpoint(last, {"net": self.net}, {"opt": self.opt})
+            step, elapsed, best = int(meta["step"]), float(meta["elapsed"]), float(meta["best"])
+            print(f"resumed at step {step} ({elapsed / 60:.1f} min, best F1 {best:.4f})", flush=True)
+        rng = np.random.default_rng(c.seed * 7919 + step)
+        start = time.time() - elapsed
+        self.net.train()
+        run_loss = 0.0
+        while True:
+            elapsed = time.time() - start
+            progress = elapsed / (c.minutes * 60) if c.minutes else step / c.steps
+            if progress >= 1:
+                break
+            for g in self.opt.param_groups:
+                g["lr"] = self._lr(progress)
+            x, t = sample_batch(images, masks, c.batch, c.patch, rng)
+            x, t = x.to(self.device), t.to(self.device)
+            loss = detector_loss(self.net(x), t, c.dice, c.pos_weight)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+            self.opt.step()
+            step += 1
+            run_loss += loss.item()
+            if step % c.log_every == 0:
+                self.log.write(step, "train", {"loss": run_loss / c.log_every, "lr": self.opt.param_groups[0]["lr"],
+                                               "minutes": elapsed / 60})
+                print(f"step {step} loss {run_loss / c.log_every:.4f} lr {self.opt.param_groups[0]['lr']:.2e} "
+                      f"{elapsed / 60:.1f} min", flush=True)
+                run_loss = 0.0
+            if step % c.val_every == 0:
+                best = self._validate_and_keep(step, v_images, v_masks, best)
+            if step % c.ckpt_every == 0:
+                save_checkpoint(last, {"net": self.net}, {"opt": self.opt},
+                                {"step": step, "elapsed": time.time() - start, "best": best})
+        if step % c.val_every:
+            best = self._validate_and_keep(step, v_images, v_masks, best)
+        save_checkpoint(last, {"net": self.net}, {"opt": self.opt},
+                        {"step": step, "elapsed": time.time() - start, "best": best})
+        return {"steps": step, "minutes": (time.time() - start) / 60, "best_f1": best,
+                "best": str(self.out / "best.safetensors")}
+
+    def _validate_and_keep(self, step: int, v_images: np.ndarray, v_masks: np.ndarray, best: float) -> float:
+        m = self.validate(v_images, v_masks)
+        self.log.write(step, "val", m)
+        print(f"  val step {step}: loss {m['val_loss']:.4f} P {m['precision']:.3f} R {m['recall']:.3f} "
+              f"F1 {m['f1']:.4f}", flush=True)
+        if m["f1"] > best:
+            best = m["f1"]
+            save_weights(self.net, self.out / "best.safetensors",
+                         {"arch": "unet-detector", "base": str(self.cfg.base), "levels": str(self.cfg.levels),
+                          "step": str(step), "val_f1": f"{best:.4f}"})
+        return best
