@@ -16,11 +16,11 @@ import glob
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -258,6 +258,11 @@ class ModelPicker:
         """Resolve the model now (unknown name, wrong task or scale raise here, before any file)."""
         return self.spec_for(None)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A picker sent to another process (a Ray actor) carries the recipe, not the loaded models:
+        # each process loads its own on first use (torch modules and ONNX sessions do not travel).
+        return {**self.__dict__, "_loaded": {}}
+
     def __call__(self, image: ImageData | None = None) -> Enhancer:
         spec = self.spec_for(image)
         cached = self._loaded.get(spec.name)
@@ -365,6 +370,7 @@ class BatchOptions:
     overwrite: bool = False
     skip_existing: bool = False
     multiple: bool | None = None  # outputs go in a folder; None: when there is more than one item
+    engine: BatchEngine | None = None  # where the files are processed; None: here, one after another
 
 
 @dataclass
@@ -510,6 +516,27 @@ def _plans(items: list[InputItem], opts: BatchOptions) -> dict[int, Path | Resul
 FileFn = Callable[[InputItem, Path, ProgressFn | None], Result]
 
 
+@dataclass(frozen=True)
+class Job:
+    """One planned file of a batch: its position in the input list, the item and its output."""
+
+    index: int
+    item: InputItem
+    output: Path
+
+
+class BatchEngine(Protocol):
+    """Runs the planned files of a batch elsewhere (e.g. :class:`enhance.ray_batch.RayEngine`).
+
+    :func:`run_batch` plans every output and refuses unsafe ones here; the engine only schedules:
+    it calls ``process`` on each job through :func:`run_job` (so a file's failure is its result)
+    and yields ``(job.index, result)`` as results arrive, in any order. ``process`` may be sent to
+    other processes, so it must pickle (cloudpickle); a :class:`ModelPicker` travels unloaded.
+    """
+
+    def run(self, process: FileFn, jobs: Sequence[Job]) -> Iterator[tuple[int, Result]]: ...
+
+
 def run_batch(
     items: list[InputItem],
     enhancer: Enhancer | ModelPicker | None,
@@ -527,34 +554,54 @@ def run_batch(
 
     ``process`` replaces :func:`process_file` for jobs that are not one model per file (e.g.
     :func:`enhance.restore.run_restore_batch`); ``enhancer`` is then unused (``None``).
+
+    With ``opts.engine`` the planned files run there (in parallel, elsewhere); the report is the
+    same, in input order, but ``on_start`` comes just before each file's ``on_result`` and
+    ``on_tile`` is not called.
     """
     if process is None:
         if enhancer is None:
             raise InvalidInputError("run_batch needs an enhancer or a process function")
-        process = partial(_process_file_fn, enhancer, opts)
+        process = partial(_process_file_fn, enhancer, replace(opts, engine=None))
     cb = callbacks or Callbacks()
     report = BatchReport()
     start = time.perf_counter()
     planned = _plans(items, opts)
+    found: dict[int, Result] = {}
+
+    def record(i: int, result: Result, started: bool = False) -> None:
+        if cb.on_start and not started:
+            cb.on_start(items[i], i, len(items))
+        found[i] = result
+        report.results.append(result)
+        if cb.on_result:
+            cb.on_result(result)
+
     try:
+        jobs: list[Job] = []
         for i, item in enumerate(items):
-            if cb.on_start:
-                cb.on_start(item, i, len(items))
             plan = planned.get(i)
             if item.error is not None:
-                result = Result("failed", item.path, None, item.error)
+                record(i, Result("failed", item.path, None, item.error))
             elif isinstance(plan, Result):
-                result = plan
+                record(i, plan)
+            elif opts.engine is not None:
+                assert plan is not None
+                jobs.append(Job(i, item, plan))
             else:
                 assert plan is not None
-                result = _run_one(process, item, plan, cb.on_tile)
-            report.results.append(result)
-            if cb.on_result:
-                cb.on_result(result)
+                if cb.on_start:
+                    cb.on_start(item, i, len(items))
+                record(i, run_job(process, Job(i, item, plan), cb.on_tile), started=True)
+        if opts.engine is not None and jobs:
+            for i, result in opts.engine.run(process, jobs):
+                record(i, result)
     except KeyboardInterrupt:
+        report.results = [found[i] for i in sorted(found)]
         report.seconds = time.perf_counter() - start
         report.interrupted = True
         raise BatchInterrupted(report) from None
+    report.results = [found[i] for i in sorted(found)]
     report.seconds = time.perf_counter() - start
     return report
 
@@ -577,7 +624,9 @@ def _process_file_fn(
     )
 
 
-def _run_one(process: FileFn, item: InputItem, out: Path, on_tile: ProgressFn | None) -> Result:
+def run_job(process: FileFn, job: Job, on_tile: ProgressFn | None = None) -> Result:
+    """``process`` on one planned file; whatever it raises becomes that file's failed result."""
+    item, out = job.item, job.output
     start = time.perf_counter()
     try:
         return process(item, out, on_tile)
@@ -591,12 +640,14 @@ def _run_one(process: FileFn, item: InputItem, out: Path, on_tile: ProgressFn | 
 __all__ = [
     "FORMAT_EXTENSIONS",
     "existing_output",
+    "BatchEngine",
     "BatchInterrupted",
     "BatchOptions",
     "BatchReport",
     "Callbacks",
     "FileFn",
     "InputItem",
+    "Job",
     "ModelPicker",
     "Result",
     "collect_inputs",
@@ -608,5 +659,6 @@ __all__ = [
     "walk_files",
     "read_mask",
     "run_batch",
+    "run_job",
     "same_file",
 ]

@@ -24,6 +24,7 @@ from enhance.cli.report import (
 from enhance.engine import ENSEMBLE_SIZES, MIN_TILE, Enhancer, resolve_device
 from enhance.errors import EnhanceError
 from enhance.pipeline import (
+    BatchEngine,
     BatchInterrupted,
     BatchOptions,
     BatchReport,
@@ -132,6 +133,21 @@ OnnxFile = Annotated[
         help="Run this ONNX file (from 'enhance export', e.g. --int8 or --prune) with ONNX Runtime.",
     ),
 ]
+def _check_ray(value: Optional[str]) -> Optional[str]:
+    # an address, not a path: a folder given here by mistake would otherwise be a confusing Ray error
+    if value is not None and value not in ("local", "auto") and ":" not in value:
+        raise typer.BadParameter("give 'local', 'auto', HOST:PORT or ray://HOST:10001")
+    return value
+
+
+RayOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--ray", metavar="ADDRESS", callback=_check_ray,
+        help="Run the batch on Ray (pip install 'enhance[ray]'): 'local' starts Ray on this machine; 'auto', "
+        "HOST:PORT or ray://HOST:10001 joins a cluster (one actor per GPU, else per CPU; see docs/ray.md).",
+    ),
+]
 BackendOpt = Annotated[
     Backend,
     typer.Option(
@@ -160,6 +176,7 @@ class Common:
     ensemble: int = 1
     onnx: Optional[Path] = None
     report: Optional[Path] = None
+    ray: Optional[str] = None
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Common:
@@ -238,6 +255,26 @@ def _onnx_model(path: Path, model: Optional[str]) -> str:
     return model or recorded  # type: ignore[return-value]
 
 
+@contextmanager
+def batch_engine(address: str | None) -> Iterator[BatchEngine | None]:
+    """``--ray``: a connected :class:`enhance.ray_batch.RayEngine` (shut down afterwards); None
+    without it, so that Ray is never imported for a local batch. Connecting errors are one line."""
+    if address is None:
+        yield None
+        return
+    from enhance.ray_batch import RayEngine
+
+    engine = RayEngine(address)
+    try:
+        engine.connect()
+    except EnhanceError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
 def _run_task(
     task: Task,
     inputs: list[str],
@@ -275,19 +312,21 @@ def _run_task(
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
         items = collect_inputs(inputs, opts.recursive)
-    batch = BatchOptions(
-        output=opts.output,
-        suffix=default_suffix(task, scale) if opts.suffix is None else opts.suffix,
-        fmt=opts.fmt.value if opts.fmt else None,
-        mask=mask,
-        strength=strength,
-        sigma=sigma,
-        overwrite=opts.overwrite,
-        skip_existing=opts.skip_existing,
-        multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
-    )
-    run_and_report(console, len(items), opts.quiet, opts.report,
-                   lambda callbacks: run_batch(items, picker, batch, callbacks))
+    with interruptible(console), batch_engine(opts.ray) as engine:
+        batch = BatchOptions(
+            output=opts.output,
+            suffix=default_suffix(task, scale) if opts.suffix is None else opts.suffix,
+            fmt=opts.fmt.value if opts.fmt else None,
+            mask=mask,
+            strength=strength,
+            sigma=sigma,
+            overwrite=opts.overwrite,
+            skip_existing=opts.skip_existing,
+            multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
+            engine=engine,
+        )
+        run_and_report(console, len(items), opts.quiet, opts.report,
+                       lambda callbacks: run_batch(items, picker, batch, callbacks))
 
 
 def upscale(
@@ -307,6 +346,7 @@ def upscale(
     ensemble: EnsembleOpt = 1,
     onnx: OnnxFile = None,
     report: ReportFile = None,
+    ray: RayOpt = None,
 ) -> None:
     """Upscale images x2 or x4 (faithful 'fidelity' model for DICOM and 16-bit inputs, 'gan' otherwise)."""
     _run_task("upscale", inputs, Common.of(locals()), scale=scale)
@@ -339,6 +379,7 @@ def denoise(
     ensemble: EnsembleOpt = 1,
     onnx: OnnxFile = None,
     report: ReportFile = None,
+    ray: RayOpt = None,
 ) -> None:
     """Remove noise (Gaussian, sensor, JPEG, grain)."""
     _run_task("denoise", inputs, Common.of(locals()), strength=strength, sigma=sigma)
@@ -367,6 +408,7 @@ def inpaint(
     ensemble: EnsembleOpt = 1,
     onnx: OnnxFile = None,
     report: ReportFile = None,
+    ray: RayOpt = None,
 ) -> None:
     """Fill the masked areas of images (scratches, strokes, boxes)."""
     _run_task("inpaint", inputs, Common.of(locals()), mask=mask)

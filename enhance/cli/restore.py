@@ -15,12 +15,14 @@ from enhance.cli.process import (
     Output,
     Overwrite,
     Quiet,
+    RayOpt,
     Recursive,
     ReportFile,
     SkipExisting,
     Tile,
     _check_scale,
     _fail,
+    batch_engine,
     interruptible,
     run_and_report,
 )
@@ -74,6 +76,7 @@ def restore(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
     report: ReportFile = None,
+    ray: RayOpt = None,
 ) -> None:
     """Restore old photos: remove scratches and dust (detected and/or --mask), denoise, optionally upscale."""
     if overwrite and skip_existing:
@@ -93,17 +96,19 @@ def restore(
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
         items = collect_inputs(inputs, recursive)
-    batch = BatchOptions(
-        output=output,
-        suffix=suffix or "",
-        fmt=fmt.value if fmt else None,
-        mask=mask,
-        overwrite=overwrite,
-        skip_existing=skip_existing,
-        multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
-    )
-    run_and_report(console, len(items), quiet, report,
-                   lambda callbacks: run_restore_batch(items, models, batch, options, callbacks))
+    with interruptible(console), batch_engine(ray) as engine:
+        batch = BatchOptions(
+            output=output,
+            suffix=suffix or "",
+            fmt=fmt.value if fmt else None,
+            mask=mask,
+            overwrite=overwrite,
+            skip_existing=skip_existing,
+            multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
+            engine=engine,
+        )
+        run_and_report(console, len(items), quiet, report,
+                       lambda callbacks: run_restore_batch(items, models, batch, options, callbacks))
 
 
 def register(app: typer.Typer) -> None:
