@@ -15,8 +15,8 @@ defect mask with it. Two stages, as a print ages and is then scanned:
 
 Everything is numpy / OpenCV on ``(H, W, 3)`` float32 in [0, 1] from one ``numpy.random.Generator``,
 so a seed gives the same sample everywhere (training banks and the benchmark use the same code).
-The mask holds the pixels a defect *visibly* changed (``VISIBLE``): a white crack over a white
-sky changes nothing there and is no defect to find.
+The mask holds the pixels a defect *visibly* changed (``COVER``, ``VISIBLE``, ``STRONG``): a white
+crack over a white sky changes nothing there and is no defect to find.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ import numpy as np
 
 #: A defect pixel is in the mask when the defect covers it at least this much (soft edges) ...
 COVER = 0.35
-#: ... and changes it by at least this much (max over RGB, on [0, 1]).
+#: ... and changes it by at least this much (max over RGB, on [0, 1]);
 VISIBLE = 0.05
+#: a pixel changed this much is damage however little the defect covers it (a ragged rim)
+STRONG = 0.12
 
 Rng = np.random.Generator
 
@@ -74,7 +76,7 @@ def _lum(rgb: np.ndarray) -> np.ndarray:
 def _smooth_noise(rng: Rng, h: int, w: int, scale: float) -> np.ndarray:
     """Low-frequency noise with features about ``scale`` px across, zero mean, unit std."""
     sh, sw = max(2, int(h / scale) + 2), max(2, int(w / scale) + 2)
-    n = rng.standard_normal((sh, sw)).astype(np.float32)
+    n: np.ndarray = rng.standard_normal((sh, sw)).astype(np.float32)
     n = cv2.resize(n, (w, h), interpolation=cv2.INTER_CUBIC)
     return (n - n.mean()) / max(float(n.std()), 1e-6)
 
@@ -92,7 +94,7 @@ def _paper_colour(rng: Rng) -> np.ndarray:
 def age(rng: Rng, rgb: np.ndarray) -> np.ndarray:
     """The photo as an old print looks before any defect: tone, fading, blur, light, stains, grain."""
     h, w, _ = rgb.shape
-    out = rgb.astype(np.float32)
+    out: np.ndarray = rgb.astype(np.float32)
     lum = _lum(out)
     r = rng.random()
     if r < 0.55:  # monochrome: neutral, sepia, or a cold / warm toner
@@ -126,11 +128,11 @@ def age(rng: Rng, rgb: np.ndarray) -> np.ndarray:
     if rng.random() < 0.05:
         out = _halftone(rng, out)
     if rng.random() < 0.85:  # film grain: luminance, clumped
-        g = rng.standard_normal((h, w)).astype(np.float32)
+        g: np.ndarray = rng.standard_normal((h, w)).astype(np.float32)
         gs = rng.uniform(0.0, 1.2)
         if gs > 0.3:
             g = cv2.GaussianBlur(g, (0, 0), gs)
-            g /= max(float(g.std()), 1e-6)
+            g = g / max(float(g.std()), 1e-6)
         out = out + rng.uniform(0.005, 0.06) * g[..., None]
     return np.clip(out, 0, 1).astype(np.float32)
 
@@ -256,7 +258,7 @@ def craquelure(rng: Rng, h: int, w: int, paper: Paper) -> Layer:
     edge[1:, :] = np.maximum(edge[1:, :], (lab[1:, :] != lab[:-1, :]).astype(np.float32))
     region = _smooth_noise(rng, h, w, rng.uniform(40, 150)) > rng.uniform(-0.2, 1.0)
     keep = _smooth_noise(rng, h, w, cell * 0.7) > rng.uniform(-0.8, 0.3)  # not every boundary cracks
-    a = edge * region * keep
+    a: np.ndarray = edge * region * keep
     if rng.random() < 0.4:
         a = cv2.dilate(a, np.ones((2, 2), np.uint8))
     colour = _paper_fill(rng, paper, h, w) if rng.random() < 0.7 else np.full((h, w, 3), rng.uniform(0.0, 0.25), np.float32)
@@ -287,7 +289,7 @@ def crease(rng: Rng, rgb: np.ndarray, paper: Paper) -> tuple[Layer, np.ndarray]:
     _draw_polyline(a, pts, width)
     # the bright line is broken where the emulsion held
     a *= np.clip(_smooth_noise(rng, h, w, rng.uniform(6, 30)) * 1.5 + rng.uniform(0.0, 1.5), 0, 1)
-    shade_line = np.zeros((h, w), np.float32)
+    shade_line: np.ndarray = np.zeros((h, w), np.float32)
     normal = np.array([-(p1 - p0)[1], (p1 - p0)[0]], np.float32)
     normal /= max(float(np.linalg.norm(normal)), 1e-6)
     offset = normal * (width / 2 + rng.uniform(1, 4)) * rng.choice([-1, 1])
@@ -399,6 +401,7 @@ def damage(rng: Rng, rgb: np.ndarray, paper: Paper, kinds: Sequence[str] | None 
             layer, shade = crease(rng, out, paper)
             shaded = out * shade[..., None]
             cover = np.maximum(cover, (np.abs(shaded - out).max(axis=2) > VISIBLE).astype(np.float32))
+            # the bright line itself is composited below like every other layer
             out = shaded
         elif kind == "cracks":
             layer = crack_network(rng, h, w, paper)
@@ -416,10 +419,11 @@ def damage(rng: Rng, rgb: np.ndarray, paper: Paper, kinds: Sequence[str] | None 
             raise ValueError(f"unknown damage kind {kind!r}; expected one of {KINDS}")
         al = layer.alpha[..., None]
         new = out * (1 - al) + layer.colour * al
-        visible = np.abs(new - out).max(axis=2) > VISIBLE
-        cover = np.maximum(cover, layer.alpha * visible)
+        delta = np.abs(new - out).max(axis=2)
+        hit = ((layer.alpha >= COVER) & (delta > VISIBLE)) | (delta > STRONG)
+        cover = np.maximum(cover, hit.astype(np.float32))
         out = new
-    return out, cover >= COVER
+    return out, cover > 0
 
 
 def scan(rng: Rng, rgb: np.ndarray) -> np.ndarray:
@@ -427,12 +431,14 @@ def scan(rng: Rng, rgb: np.ndarray) -> np.ndarray:
     out = rgb
     if rng.random() < 0.5:
         out = out + rng.normal(0, rng.uniform(0.002, 0.015), out.shape).astype(np.float32)
-    u8 = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
+    u8: np.ndarray = np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
     if rng.random() < 0.7:
         q = int(rng.integers(40, 96))
         ok, buf = cv2.imencode(".jpg", u8[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
         if ok:
-            u8 = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
+            dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+            if dec is not None:
+                u8 = dec[..., ::-1].copy()
     return u8
 
 
@@ -454,3 +460,23 @@ def old_print(
     else:
         x, mask = damage(rng, x, paper)
     return scan(rng, np.clip(x, 0, 1)), mask
+
+
+def benchmark_sample(
+    seed: int, rgb: np.ndarray, paper: Paper, aged: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One seeded benchmark case from a clean uint8 photo: ``(damaged scan, defect mask, reference,
+    undamaged scan)``.
+
+    The reference is the print before damage and scan (aged when ``aged``), what a restore should
+    give back; the undamaged scan is the same print scanned with the same noise and JPEG quality,
+    only without the defects (for the false-alarm rate). Separate generators per stage keep the
+    ageing and the scan identical between the damaged and the undamaged case.
+    """
+    x = rgb.astype(np.float32) / 255.0
+    if aged:
+        x = age(np.random.default_rng([seed, 0]), x)
+    damaged, mask = damage(np.random.default_rng([seed, 1]), x, paper)
+    reference = np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8)
+    return (scan(np.random.default_rng([seed, 2]), np.clip(damaged, 0, 1)), mask, reference,
+            scan(np.random.default_rng([seed, 2]), x))

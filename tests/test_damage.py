@@ -1,0 +1,100 @@
+"""The print-damage synthesis (training/damage.py): exact masks, every kind, seeds, ageing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from enhance.training import damage
+from enhance.training.damage import KINDS, Paper, age, benchmark_sample, old_print
+
+
+def _photo(h: int = 128, w: int = 160, seed: int = 0) -> np.ndarray:
+    """A smooth colour gradient with a few soft blobs: uint8 (H, W, 3)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([0.3 + 0.4 * xx / w, 0.5 + 0.2 * yy / h, 0.45 + 0.1 * np.sin(xx / 17)], 2)
+    for _ in range(4):
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        img += 0.15 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 300)[..., None] * rng.uniform(-1, 1, 3)
+    return np.clip(img * 255, 0, 255).astype(np.uint8)
+
+
+PAPER = Paper()  # no texture files: fine noise stands in for paper
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_draws_a_mask_that_matches_what_changed(kind: str) -> None:
+    x = _photo().astype(np.float32) / 255
+    found = 0
+    for seed in range(4):  # a kind may draw nothing visible once (e.g. no dust this time)
+        out, mask = damage.damage(np.random.default_rng(seed), x, PAPER, kinds=[kind])
+        change = np.abs(out - x).max(axis=2)
+        assert out.shape == x.shape and mask.dtype == bool
+        if mask.any():
+            found += 1
+            # inside the mask the picture visibly changed ...
+            assert np.median(change[mask]) > damage.VISIBLE
+            # ... and far from it nothing did (creases shade a band beside the line, hence the slack)
+            import cv2
+
+            near = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+            assert change[~near].max() < 0.2
+    assert found >= 2, f"{kind} drew no visible damage in 4 tries"
+
+
+def test_widths_reach_wide_cracks_and_stay_thin_for_scratches() -> None:
+    import cv2
+
+    x = _photo(192, 192).astype(np.float32) / 255
+
+    def widest(kind: str) -> float:
+        w = 0.0
+        for seed in range(6):
+            _, m = damage.damage(np.random.default_rng(seed), x, PAPER, kinds=[kind])
+            if m.any():
+                w = max(w, 2 * float(cv2.distanceTransform(m.astype(np.uint8), cv2.DIST_L2, 3).max()))
+        return w
+
+    assert widest("wide") >= 8
+    assert widest("scratches") <= 12  # dust specks reach ~10 px; scratches and hairs stay under 3
+
+
+def test_old_print_is_seeded_and_sometimes_clean() -> None:
+    img = _photo()
+    a = old_print(np.random.default_rng(5), img, PAPER)
+    b = old_print(np.random.default_rng(5), img, PAPER)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert a[0].dtype == np.uint8 and a[0].shape == img.shape
+    clean = [old_print(np.random.default_rng(s), img, PAPER, p_clean=1.0)[1].any() for s in range(3)]
+    assert not any(clean)
+
+
+def test_ageing_keeps_the_picture_and_changes_its_look() -> None:
+    import cv2
+
+    x = _photo().astype(np.float32) / 255
+    outs = [age(np.random.default_rng(s), x) for s in range(12)]
+    corrs = []
+    for o in outs:
+        assert o.shape == x.shape and o.dtype == np.float32 and 0 <= o.min() and o.max() <= 1
+        a, b = (cv2.GaussianBlur(v.mean(axis=2), (0, 0), 3) for v in (o, x))  # grain and screens out
+        corrs.append(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+    # the content survives: the aged luminance still follows the original's (stains lower it)
+    assert min(corrs) > 0.4 and np.median(corrs) > 0.7
+    sat = [float((o.max(axis=2) - o.min(axis=2)).mean()) for o in outs]
+    assert min(sat) < 0.02  # some are monochrome
+
+
+def test_benchmark_sample_undamaged_scan_matches_outside_the_defects() -> None:
+    img = _photo()
+    damaged, mask, ref, undamaged = benchmark_sample(7, img, PAPER, aged=True)
+    assert mask.any() and damaged.shape == ref.shape == undamaged.shape == img.shape
+    again = benchmark_sample(7, img, PAPER, aged=True)
+    np.testing.assert_array_equal(again[0], damaged)
+    import cv2
+
+    far = cv2.dilate(mask.astype(np.uint8), np.ones((17, 17), np.uint8)) == 0
+    diff = np.abs(damaged.astype(int) - undamaged.astype(int)).max(axis=2)
+    assert np.median(diff[far]) <= 2  # same ageing, noise and JPEG quality; only the damage differs
