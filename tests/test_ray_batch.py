@@ -78,7 +78,7 @@ def test_a_picker_travels_without_its_loaded_models(tiny_registry: Any) -> None:
     assert copy._loaded == {} and copy().spec.name == "tiny-denoise"
 
 
-def test_without_ray_a_batch_never_imports_it(tmp_path: Path) -> None:
+def test_without_ray_a_batch_never_imports_it_nor_napari_nor_qt(tmp_path: Path) -> None:
     Image.fromarray(smooth_rgb(16, 16)).save(tmp_path / "a.png")
     code = f"""
 import sys
@@ -86,10 +86,12 @@ from typer.testing import CliRunner
 from enhance.cli import app
 res = CliRunner().invoke(app, ["upscale", {str(tmp_path / "a.png")!r}, "-x2", "-o", {str(tmp_path / "o.png")!r}])
 assert res.exit_code == 0, res.output
-sys.exit(1 if "ray" in sys.modules else 0)
+loaded = [m for m in ("ray", "napari", "qtpy", "PyQt5", "enhance.napari") if m in sys.modules]
+print(loaded)
+sys.exit(1 if loaded else 0)
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.returncode == 0, res.stdout + res.stderr[-2000:]
 
 
 def test_ray_not_installed_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
