@@ -33,10 +33,12 @@ from enhance.pipeline import FileFn, InputItem, Job, Result, run_job
 #: The value of ``address`` that starts a Ray on this machine (``ray.init()`` with no address).
 LOCAL = "local"
 
-#: Rows per block of the file dataset, at most: one block is a unit of work of one actor, so small
-#: blocks balance images of unequal size; a few blocks per actor keep every actor busy.
+#: A block of the file dataset is one unit of work of an actor, and its results reach the driver
+#: together: one file per block balances images of unequal size and keeps the progress display
+#: live, and costs a few ms per file (benchmarks/results/ray_batch.md). Past MAX_BLOCKS files the
+#: driver would track too many blocks, so files are grouped, up to BLOCK_ROWS per block.
+MAX_BLOCKS = 10_000
 BLOCK_ROWS = 16
-BLOCKS_PER_ACTOR = 4
 
 
 class RayUnavailableError(EnhanceError):
@@ -121,7 +123,7 @@ class RayEngine:
         actors, gpus = self.pool(len(jobs))
         rows = [{"index": j.index, "path": str(j.item.path), "base": str(j.item.base), "out": str(j.output)}
                 for j in jobs]
-        blocks = min(len(rows), max(actors * BLOCKS_PER_ACTOR, math.ceil(len(rows) / BLOCK_ROWS)))
+        blocks = math.ceil(len(rows) / min(BLOCK_ROWS, math.ceil(len(rows) / MAX_BLOCKS)))
         _quiet(ray)
         worker = type("FileWorker", (_FileWorker,), {"process": staticmethod(process), "threads": self.cpus_per_actor if gpus == 0 else None})
         ds = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(

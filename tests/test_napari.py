@@ -162,3 +162,13 @@ def test_cancel_adds_no_layer(viewer: Any, widget: Any, qtbot: Any) -> None:
     widget.cancel()  # in the thread: before its first tile is done
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     assert widget.last_error == "cancelled" and len(viewer.layers) == 1
+
+
+def test_napari_opens_dicom_through_the_plugin(viewer: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for k in range(2):
+        shutil.copy(CT, folder / f"slice{k}.dcm")
+    [layer] = viewer.open(str(folder), plugin="enhance")
+    assert layer.data.shape[0] == 2 and layer.data.dtype == np.uint16
+    assert layer.scale[1] == pytest.approx(float(__import__("pydicom").dcmread(CT).PixelSpacing[0]))
