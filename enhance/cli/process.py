@@ -305,10 +305,11 @@ def _run_task(
     )
     with plugin_warnings(console), interruptible(console):
         try:
-            resolve_device(opts.device.value)
             picker.check()
-            if model is not None:
-                picker()  # load now: a broken weight file is one error, not one per input
+            if opts.ray is None:  # with --ray, the devices and files that count are the actors'
+                resolve_device(opts.device.value)
+                if model is not None:
+                    picker()  # load now: a broken weight file is one error, not one per input
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
         items = collect_inputs(inputs, opts.recursive)

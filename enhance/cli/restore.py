@@ -91,7 +91,8 @@ def restore(
     models = RestoreModels.default(options, device.value, "auto" if tile is None else tile)
     with plugin_warnings(console), interruptible(console):
         try:
-            resolve_device(device.value)
+            if ray is None:  # with --ray, the devices that count are the actors'
+                resolve_device(device.value)
             models.check()
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
