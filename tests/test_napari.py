@@ -172,3 +172,14 @@ def test_napari_opens_dicom_through_the_plugin(viewer: Any, tmp_path: Path) -> N
     [layer] = viewer.open(str(folder), plugin="enhance")
     assert layer.data.shape[0] == 2 and layer.data.dtype == np.uint16
     assert layer.scale[1] == pytest.approx(float(__import__("pydicom").dcmread(CT).PixelSpacing[0]))
+
+
+def test_ct_values_keep_their_units() -> None:
+    from enhance.napari.work import to_unit
+
+    hu = np.array([[-1000, 0], [40, 3000]], np.int16)
+    unit, back = to_unit(hu)
+    assert unit.dtype == np.float32 and unit.min() == 0 and unit.max() == 1
+    np.testing.assert_array_equal(back(unit), hu)
+    half = np.array([[0.0, 0.5]], np.float16)
+    assert to_unit(half)[0].dtype == np.float32  # float16 is not a dtype the library takes

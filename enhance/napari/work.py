@@ -79,7 +79,8 @@ def to_unit(plane: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.nd
     """A plane the library takes (uint8, uint16, or float in [0, 1]) and the map back to the
     layer's dtype and range; int16 CT (HU), int32 or float data outside [0, 1] are scaled by the
     plane's range and put back in it, so measurements keep their units."""
-    if plane.dtype in (np.uint8, np.uint16) or (plane.dtype.kind == "f" and plane.min() >= 0 and plane.max() <= 1):
+    if plane.dtype in (np.uint8, np.uint16) or (plane.dtype in (np.float32, np.float64) and plane.min() >= 0
+                                                 and plane.max() <= 1):
         return plane, lambda out: out
     low, high = float(plane.min()), float(plane.max())
     span = high - low or 1.0
