@@ -125,9 +125,9 @@ class RayEngine:
                 for j in jobs]
         blocks = math.ceil(len(rows) / min(BLOCK_ROWS, math.ceil(len(rows) / MAX_BLOCKS)))
         _quiet(ray)
-        worker = type("FileWorker", (_FileWorker,), {"process": staticmethod(process), "threads": self.cpus_per_actor if gpus == 0 else None})
         ds = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
-            worker,
+            _FileWorker,
+            fn_constructor_args=(process, self.cpus_per_actor if gpus == 0 else None),
             batch_size=1,  # one file at a time: images differ in size, and each one is its own result
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=self.cpus_per_actor,
@@ -158,14 +158,12 @@ def _quiet(ray: ModuleType) -> None:
 class _FileWorker:
     """One Ray actor: the batch's per-file function, unpickled once (its models load on first use)."""
 
-    process: FileFn
-    threads: int | None
-
-    def __init__(self) -> None:
-        if self.threads:  # torch would otherwise use every core of the node in each actor
+    def __init__(self, process: FileFn, threads: int | None) -> None:
+        if threads:  # torch would otherwise use every core of the node in each actor
             import torch
 
-            torch.set_num_threads(self.threads)
+            torch.set_num_threads(threads)
+        self.process = process
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         results = []
