@@ -108,6 +108,37 @@ def test_ray_wants_an_address_not_a_path(tmp_path: Path) -> None:
     assert "ray://HOST:10001" in res.output
 
 
+def test_when_ray_itself_fails_the_files_left_fail_with_its_reason(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from enhance import ray_batch
+
+    class Dataset:
+        def map_batches(self, *args: Any, **kwargs: Any) -> Dataset:
+            return self
+
+        def iter_rows(self) -> Iterator[dict[str, Any]]:
+            yield {"index": 0, "status": "done", "output": str(tmp_path / "a_x.png"), "reason": "", "seconds": 0.5,
+                   "model": "m"}
+            raise RuntimeError("node 10.0.0.7 died\nlong Ray traceback")
+
+    context = types.SimpleNamespace(enable_progress_bars=True)
+    data = types.SimpleNamespace(from_items=lambda rows, override_num_blocks: Dataset(),
+                                 DataContext=types.SimpleNamespace(get_current=lambda: context),
+                                 ActorPoolStrategy=lambda size: size)
+    fake = types.SimpleNamespace(is_initialized=lambda: True, cluster_resources=lambda: {"CPU": 2.0}, data=data)
+    monkeypatch.setattr(ray_batch, "import_ray", lambda: fake)
+    for name in ("a", "b", "c"):
+        Image.fromarray(smooth_rgb(8, 8)).save(tmp_path / f"{name}.png")
+    items = collect_inputs([str(tmp_path)])
+    opts = BatchOptions(output=tmp_path / "out", suffix="_x", engine=ray_batch.RayEngine())
+    report = run_batch(items, None, opts, process=lambda item, out, tile: Result("done", item.path, out))
+    assert [(r.status, r.reason) for r in report.results] == [
+        ("done", ""), ("failed", "Ray failed: node 10.0.0.7 died"), ("failed", "Ray failed: node 10.0.0.7 died")]
+    assert context.enable_progress_bars is False
+
+
 # --------------------------------------------------------------------------- on a local Ray
 @pytest.fixture(scope="module")
 def ray_cluster(tiny_models_plugin: Path) -> Iterator[Any]:
