@@ -1,29 +1,33 @@
-"""Old-photo restore benchmark: does ``enhance restore`` make a damaged print better, and how much
-of that comes from its scratch detector?
+"""Old-photo restore benchmark: does ``enhance restore`` find the damage of an old print and
+repair it, and does it leave undamaged photos alone?
 
     python benchmarks/restore.py [--data ../shared/data] [--sets Kodak24 CBSD68] [--limit N]
-                                 [--examples out/restore] [--save results/restore.md]
+                                 [--damage realistic|scratches] [--detector-weights FILE]
+                                 [--page out/restore_page] [--save results/restore.md]
 
 There is no public set of scanned prints with their undamaged originals, so the damage is
-synthetic and seeded (:func:`age_print`), on the clean photos of ``bench/denoise/<set>/``: thin
-curved scratches and dust specks (``enhance.training.masks.scratches``), each white (emulsion
-scraped off, 70 %) or dark (30 %), with soft edges, then monochrome film grain and colour noise,
-rounded to uint8. Image ``index`` uses ``np.random.default_rng(SEED + index)``: the same damage on
-every run.
+synthetic and seeded, on the clean photos of ``bench/denoise/<set>/``:
 
-Methods, all on the CPU at the shipped models' defaults:
+* ``--damage realistic`` (default): :func:`enhance.training.damage.benchmark_sample`, the same
+  synthesis the detector is trained on (crack networks, craquelure, creases, wide cracks, emulsion
+  loss, scratches, dust, hairs, torn corners; widths 1-20 px), each photo twice: as it is
+  ("modern") and first aged into an old print ("old": monochrome / sepia / tinted, faded, grain,
+  stains, ...). Image ``i`` of variant ``v`` uses seed ``SEED + 1000 v + i``. The reference is the
+  print before damage and scan; the false-alarm rate is measured on the same print scanned
+  without the damage.
+* ``--damage scratches``: the older protocol (:func:`age_print`: thin scratches and dust only),
+  kept to compare with earlier results.
 
-* the damaged input, untouched;
-* ``enhance restore`` (detect -> inpaint -> denoise), the CLI's default;
-* the same with the true defect mask instead of the detector (how much detection costs);
-* denoise only (``enhance restore --no-detect``; what the inpainting adds);
-* a classical chain: our detector's mask -> OpenCV Navier-Stokes inpainting -> OpenCV non-local
-  means (h = sigma / 2, hColor = 3 sigma / 4 from the same noise estimate our denoiser uses).
+Methods, all on the CPU at the shipped models' defaults: the damaged input; ``enhance restore``
+with each detector (``--detector lines``, the classical filters; ``learned``, the default;
+``both``); restore with the true mask (what detection costs); and a classical chain (line filters
+-> OpenCV Navier-Stokes -> OpenCV NLM).
 
-Reported: RGB PSNR / SSIM of the whole image against the undamaged photo, PSNR over the defect
-pixels, and the detector's pixel precision and recall (a detected pixel counts as right when it is
-within 2 px of a true defect pixel; recall is over the *visible* defect pixels, those the damage
-changed by 0.1 or more, each found when a detected pixel is within 2 px).
+Reported: RGB PSNR / SSIM against the reference, PSNR over the defect pixels, the mask's pixel
+precision / recall / F1 (a detected pixel is right within 2 px of a true defect pixel, a true one
+found within 2 px of a detected one), s/MP, and the share of pixels flagged on the undamaged scans.
+``--page`` writes a side-by-side page of the real prints in ``samples/old_photos`` (input, each
+detector's mask and restore), which are never used to train or tune.
 """
 
 from __future__ import annotations
@@ -95,23 +99,42 @@ def age_print(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 
 # ------------------------------------------------------------------------------------------ methods
-def ours(detect: bool = True, inpaint: bool = True, oracle: bool = False) -> RestoreFn:
-    """``enhance restore`` with the shipped models on the CPU; ``oracle``: given the true defect mask."""
+def ours(detector: str = "learned", detect: bool = True, inpaint: bool = True, oracle: bool = False,
+         weights: Path | None = None) -> RestoreFn:
+    """``enhance restore --detector DETECTOR`` with the shipped models on the CPU; ``oracle``: given
+    the true defect mask; ``weights``: a detector checkpoint instead of the shipped one."""
+    from enhance.defects import DefectDetector
     from enhance.engine import Enhancer
     from enhance.restoration import RestoreModels, RestoreOptions, restore_image
+    from enhance.weightstore import sha256_file
 
     models = RestoreModels(
         inpaint=Enhancer(common.model_spec("inpaint"), device="cpu", tile=0),
         denoise=Enhancer(common.model_spec("denoise"), device="cpu", tile=0),
+        detector=DefectDetector.from_file(weights, sha256_file(weights)) if weights else None,
+        device="cpu",
     )
 
     def run(img: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         data, info = io.from_array(img)
-        opts = RestoreOptions(detect=detect, inpaint=inpaint, mask=true if oracle else None)
+        opts = RestoreOptions(detect=detect, detector=detector, inpaint=inpaint,  # type: ignore[arg-type]
+                              mask=true if oracle else None)
         out, used = restore_image(data, opts, models)
         return io.to_array(out, info), used
 
     return run
+
+
+def finder(detector: str, weights: Path | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """The defect mask alone (no restore): for the false-alarm rate on undamaged scans."""
+    from enhance.defects import DefectDetector
+    from enhance.restoration import RestoreModels, RestoreOptions, find_defects
+    from enhance.weightstore import sha256_file
+
+    models = RestoreModels(detector=DefectDetector.from_file(weights, sha256_file(weights)) if weights else None,
+                           device="cpu")
+    opts = RestoreOptions(detector=detector)  # type: ignore[arg-type]
+    return lambda img: find_defects(common.to_float(img), opts, models)
 
 
 def classical(img: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -136,74 +159,152 @@ class Score:
     defect_psnr: list[float] = field(default_factory=list)
     precision: list[float] = field(default_factory=list)
     recall: list[float] = field(default_factory=list)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(4))  # pooled pixel counts for P / R / F1
     seconds: float = 0.0
     megapixels: float = 0.0
 
+    def pooled(self) -> tuple[float, float, float]:
+        """Precision, recall and F1 over all pixels of the set (every defect pixel counts alike)."""
+        tp_p, n_p, tp_t, n_t = self.counts
+        p = tp_p / n_p if n_p else 1.0
+        r = tp_t / n_t if n_t else 1.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
-def detection_scores(found: np.ndarray, true: np.ndarray, visible: np.ndarray) -> tuple[float, float]:
-    """Pixel precision of ``found`` against all ``true`` defects, recall of the ``visible`` ones,
-    each with a ``TOLERANCE`` px slack."""
+
+def detection_counts(found: np.ndarray, true: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """(right detections, detections, found visible defects, visible defects) with ``TOLERANCE`` px
+    slack: a detection is right near any ``true`` defect; recall is over the ``visible`` ones."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * TOLERANCE + 1, 2 * TOLERANCE + 1))
     near_true = cv2.dilate(true.astype(np.uint8), kernel) > 0
     near_found = cv2.dilate(found.astype(np.uint8), kernel) > 0
-    precision = float((found & near_true).sum() / found.sum()) if found.any() else 1.0
-    recall = float((visible & near_found).sum() / visible.sum()) if visible.any() else 1.0
-    return precision, recall
+    return np.array([(found & near_true).sum(), found.sum(), (visible & near_found).sum(), visible.sum()], float)
 
 
-def evaluate(
-    methods: dict[str, RestoreFn], files: list[Path], examples: Path | None
-) -> tuple[dict[str, Score], Score]:
-    """Scores per method on the damaged photos, and of ``enhance restore`` on the undamaged ones
-    (PSNR against themselves; ``precision`` holds the share of pixels flagged as defects)."""
-    scores = {name: Score() for name in methods}
-    untouched = Score()
-    for index, path in enumerate(files):
+@dataclass
+class Case:
+    """One benchmark image: the damaged scan, its defects, what a restore should give back, and the
+    same scan undamaged (for false alarms)."""
+
+    name: str
+    damaged: np.ndarray
+    true: np.ndarray
+    visible: np.ndarray
+    reference: np.ndarray
+    undamaged: np.ndarray
+
+
+def realistic_cases(files: list[Path], aged: bool) -> list[Case]:
+    from enhance.training.damage import Paper, benchmark_sample
+
+    paper = Paper.load([str(common.DEFAULT_DATA / "train" / t) for t in PAPER])
+    out = []
+    for i, path in enumerate(files):
         clean = common.load_rgb(path)
-        out, found = methods[OURS](clean, np.zeros(clean.shape[:2], bool))
-        untouched.psnr.append(metrics.psnr_rgb(out, clean))
-        untouched.ssim.append(metrics.ssim_rgb(out, clean))
-        untouched.precision.append(float(found.mean()) if found is not None else 0.0)
-        damaged, true, visible = age_print(clean, np.random.default_rng(SEED + index))
+        damaged, mask, ref, undamaged = benchmark_sample(SEED + 1000 * int(aged) + i, clean, paper, aged)
+        out.append(Case(path.stem, damaged, mask, mask, ref, undamaged))
+    return out
+
+
+def scratch_cases(files: list[Path]) -> list[Case]:
+    out = []
+    for i, path in enumerate(files):
+        clean = common.load_rgb(path)
+        damaged, true, visible = age_print(clean, np.random.default_rng(SEED + i))
+        out.append(Case(path.stem, damaged, true, visible, clean, clean))
+    return out
+
+
+def evaluate(methods: dict[str, RestoreFn], finders: dict[str, Callable[[np.ndarray], np.ndarray]],
+             cases: list[Case], examples: Path | None) -> tuple[dict[str, Score], dict[str, list[float]]]:
+    """Scores per method on the damaged scans, and the share of pixels each finder flags on the
+    undamaged ones."""
+    scores = {name: Score() for name in methods}
+    flagged: dict[str, list[float]] = {name: [] for name in finders}
+    for case in cases:
+        for name, find in finders.items():
+            flagged[name].append(float(find(case.undamaged).mean()))
         if examples is not None:
-            common.save_png(damaged, examples / f"{path.stem}_0_damaged.png")
-            common.save_png(clean, examples / f"{path.stem}_clean.png")
+            common.save_png(case.damaged, examples / f"{case.name}_0_damaged.png")
+            common.save_png(case.reference, examples / f"{case.name}_reference.png")
+            common.save_png((case.true * 255).astype(np.uint8), examples / f"{case.name}_true_mask.png")
         for m, (name, fn) in enumerate(methods.items()):
             t0 = time.perf_counter()
-            out, found = fn(damaged, true)
+            out, found = fn(case.damaged, case.true)
             sc = scores[name]
             sc.seconds += time.perf_counter() - t0
-            sc.megapixels += clean.shape[0] * clean.shape[1] / 1e6
-            sc.psnr.append(metrics.psnr_rgb(out, clean))
-            sc.ssim.append(metrics.ssim_rgb(out, clean))
-            sc.defect_psnr.append(metrics.masked_psnr(out, clean, true))
+            sc.megapixels += case.damaged.shape[0] * case.damaged.shape[1] / 1e6
+            sc.psnr.append(metrics.psnr_rgb(out, case.reference))
+            sc.ssim.append(metrics.ssim_rgb(out, case.reference))
+            sc.defect_psnr.append(metrics.masked_psnr(out, case.reference, case.true) if case.true.any() else np.nan)
             if found is not None and name not in (ORACLE, DENOISE_ONLY):
-                p, r = detection_scores(found, true, visible)
-                sc.precision.append(p)
-                sc.recall.append(r)
+                c = detection_counts(found, case.true, case.visible)
+                sc.counts += c
+                sc.precision.append(c[0] / c[1] if c[1] else 1.0)
+                sc.recall.append(c[2] / c[3] if c[3] else 1.0)
             if examples is not None and m > 0:
-                common.save_png(out, examples / f"{path.stem}_{m}_{SLUG[name]}.png")
-    return scores, untouched
+                common.save_png(out, examples / f"{case.name}_{m}_{SLUG.get(name, str(m))}.png")
+    return scores, flagged
 
 
 def table(scores: dict[str, Score]) -> str:
     rows = []
     for name, sc in scores.items():
+        p, r, f1 = sc.pooled()
+        has = bool(sc.precision)
         rows.append([
-            name, fmt(float(np.mean(sc.psnr))), fmt(float(np.mean(sc.ssim)), 4), fmt(float(np.mean(sc.defect_psnr))),
-            fmt(float(np.mean(sc.precision))) if sc.precision else "-",
-            fmt(float(np.mean(sc.recall))) if sc.recall else "-",
+            name, fmt(float(np.mean(sc.psnr))), fmt(float(np.mean(sc.ssim)), 4), fmt(float(np.nanmean(sc.defect_psnr))),
+            fmt(p) if has else "-", fmt(r) if has else "-", fmt(f1) if has else "-",
             fmt(sc.seconds / sc.megapixels, 2) if name != INPUT else "-",
         ])
-    return md_table(["method", "PSNR", "SSIM", "defect PSNR", "det. precision", "det. recall", "s/MP"], rows)
+    return md_table(["method", "PSNR", "SSIM", "defect PSNR", "mask precision", "mask recall", "mask F1", "s/MP"],
+                    rows)
 
 
 INPUT = "damaged input (untouched)"
-OURS = "**restore** (ours: detect -> inpaint -> denoise)"
-ORACLE = "**restore** with the true defect mask"
-DENOISE_ONLY = "**restore --no-detect** (denoise only)"
-CLASSICAL = "our detector -> OpenCV NS -> OpenCV NLM"
-SLUG = {OURS: "restore", ORACLE: "restore_true_mask", DENOISE_ONLY: "denoise_only", CLASSICAL: "classical"}
+LINES = "restore --detector lines (the classical filters)"
+OURS = "**restore** (default: learned detector)"
+BOTH = "restore --detector both"
+ORACLE = "restore with the true defect mask"
+DENOISE_ONLY = "restore --no-detect (denoise only)"
+CLASSICAL = "line filters -> OpenCV NS -> OpenCV NLM"
+SLUG = {LINES: "lines", OURS: "learned", BOTH: "both", ORACLE: "true_mask", DENOISE_ONLY: "denoise_only",
+        CLASSICAL: "classical"}
+#: paper textures for the damage (training data folder; textures are not benchmark images)
+PAPER = ("textures/digikam-data__paper2-texture.jpg", "textures/digikam-data__brownCard.jpg",
+         "textures/digikam-data__roughPhotoCard.jpg")
+
+
+# ----------------------------------------------------------------------------------------- real page
+def overlay(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The image with the mask in red."""
+    out = img.copy()
+    out[mask] = (0.4 * out[mask] + 0.6 * np.array([255, 0, 0])).astype(np.uint8)
+    return out
+
+
+def real_page(data: Path, folder: Path, weights: Path | None, limit_damaged: int) -> Path:
+    """Side by side on the real prints: input, each detector's mask and its restore."""
+    import html
+
+    groups = [("scratched", None), ("clean", None), ("deoldify_damaged", limit_damaged)]
+    rows = []
+    runs = {d: ours(d, weights=weights) for d in ("lines", "learned")}
+    for group, limit in groups:
+        for path in common.list_images(data / "samples" / "old_photos" / group, limit):
+            img = common.load_rgb(path)
+            cells: list[tuple[str, np.ndarray]] = [("input", img)]
+            for d, fn in runs.items():
+                out, mask = fn(img, np.zeros(img.shape[:2], bool))
+                share = 100 * float(mask.mean()) if mask is not None else 0.0
+                cells.append((f"{d}: mask ({share:.2f} %)", overlay(img, mask if mask is not None else
+                              np.zeros(img.shape[:2], bool))))
+                cells.append((f"{d}: restored", out))
+            rows.append((f"{group}/{path.name}", cells))
+            print(f"page: {group}/{path.name}", flush=True)
+    intro = html.escape("enhance restore on real old prints (samples/old_photos: never used to train or tune). "
+                        "Red: the defect mask each detector found. 'lines' = the classical filters, "
+                        "'learned' = the shipped detector (default).")
+    return common.write_image_page(folder, "enhance restore on real old prints", intro, rows, width=360)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -211,46 +312,81 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=common.DEFAULT_DATA, help="the shared data folder")
     p.add_argument("--sets", nargs="+", default=["Kodak24", "CBSD68"])
     p.add_argument("--limit", type=int, default=None, help="first N images of each set only")
+    p.add_argument("--damage", choices=["realistic", "scratches"], default="realistic")
+    p.add_argument("--variants", nargs="+", choices=["modern", "old"], default=["modern", "old"],
+                   help="realistic damage: on the photos as they are and/or aged into old prints first")
+    p.add_argument("--detector-weights", type=Path, default=None,
+                   help="a detector checkpoint to measure instead of the shipped weights/defects.safetensors")
+    p.add_argument("--no-restore", action="store_true", help="detection scores and false alarms only (fast)")
     p.add_argument("--examples", type=Path, default=None,
-                   help="write every image (damaged, clean, each method's output) as PNG into this folder")
+                   help="write every image (damaged, reference, each method's output) as PNG into this folder")
+    p.add_argument("--page", type=Path, default=None, help="write the side-by-side page of the real prints here")
+    p.add_argument("--page-damaged", type=int, default=6, help="how many of samples/old_photos/deoldify_damaged")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
     return p.parse_args(argv)
+
+
+def detect_only(detector: str, weights: Path | None) -> RestoreFn:
+    find = finder(detector, weights)
+    return lambda img, true: (img.copy(), find(img))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rep = common.Report(args.save)
     rep.header("Old-photo restore benchmark")
-    rep(f"Protocol: synthetic, seeded damage (`age_print`, `np.random.default_rng({SEED} + index)`): thin curved "
-        "scratches and dust specks, 70 % white / 30 % dark with soft edges, then film grain and colour noise "
-        "(sigma 3-8), uint8. Scores against the undamaged photo: RGB PSNR / SSIM, PSNR over the true defect "
-        f"pixels, and the detector's pixel precision / recall of the visible defects ({TOLERANCE} px slack). Models on the CPU, whole "
-        f"images. Load average {common.load_average()} at start.")
+    w = args.detector_weights
+    if args.damage == "realistic":
+        rep("Protocol: realistic synthetic damage (`enhance.training.damage.benchmark_sample`, seed "
+            f"{SEED} + 1000 x variant + index): crack networks, craquelure, creases, wide cracks, emulsion loss, "
+            "scratches, dust, hairs and torn corners (1-20 px), on the photos as they are (modern) and aged into old "
+            "prints first (old); then scanner noise and JPEG. Scores against the print before damage: RGB PSNR / "
+            "SSIM, PSNR over the defect pixels, the mask's pixel precision / recall / F1 pooled over the set "
+            f"({TOLERANCE} px slack). False alarms: share of pixels flagged on the same scans without damage. "
+            f"Models on the CPU, whole images. Load average {common.load_average()} at start.")
+    else:
+        rep(f"Protocol: synthetic, seeded damage (`age_print`, `np.random.default_rng({SEED} + index)`): thin curved "
+            "scratches and dust specks, 70 % white / 30 % dark with soft edges, then film grain and colour noise "
+            "(sigma 3-8), uint8. Scores against the undamaged photo: RGB PSNR / SSIM, PSNR over the true defect "
+            f"pixels, and the mask's pixel precision / recall of the visible defects ({TOLERANCE} px slack). "
+            f"Models on the CPU, whole images. Load average {common.load_average()} at start.")
+    if w is not None:
+        rep(f"Detector: checkpoint `{w}` (not the shipped file).")
     rep()
-    restore = ours()
-    methods: dict[str, RestoreFn] = {
-        INPUT: lambda img, true: (img.copy(), None),
-        OURS: restore,
-        ORACLE: ours(detect=False, oracle=True),
-        DENOISE_ONLY: ours(detect=False, inpaint=False),
-        CLASSICAL: classical,
-    }
+    finders = {d: finder(d, w) for d in ("lines", "learned", "both")}
+    if args.no_restore:
+        methods: dict[str, RestoreFn] = {f"detector: {d}": detect_only(d, w) for d in ("lines", "learned", "both")}
+    else:
+        methods = {
+            INPUT: lambda img, true: (img.copy(), None),
+            LINES: ours("lines", weights=w),
+            OURS: ours("learned", weights=w),
+            BOTH: ours("both", weights=w),
+            ORACLE: ours(detect=False, oracle=True),
+            CLASSICAL: classical,
+        }
+    variants = args.variants if args.damage == "realistic" else ["scratches"]
     for set_name in args.sets:
-        t0 = time.perf_counter()
         files = common.list_images(args.data / "bench" / "denoise" / set_name, args.limit)
-        folder = args.examples / set_name if args.examples is not None else None
-        scores, untouched = evaluate(methods, files, folder)
-        rep(f"### {set_name} ({len(files)} images)")
-        rep()
-        rep(table(scores))
-        rep()
-        rep(f"The same photos undamaged, through `enhance restore`: PSNR {fmt(float(np.mean(untouched.psnr)))} dB / "
-            f"SSIM {fmt(float(np.mean(untouched.ssim)), 4)} against themselves; flagged as defects: "
-            f"{fmt(100 * float(np.mean(untouched.precision)), 3)} % of the pixels on average, "
-            f"{fmt(100 * float(np.max(untouched.precision)), 3)} % at most.")
-        rep()
-        rep(f"_{set_name}: {time.perf_counter() - t0:.0f} s wall, load average {common.load_average()} at end._")
-        rep()
+        for variant in variants:
+            t0 = time.perf_counter()
+            cases = (realistic_cases(files, variant == "old") if args.damage == "realistic" else scratch_cases(files))
+            folder = args.examples / set_name / variant if args.examples is not None else None
+            scores, flagged = evaluate(methods, finders, cases, folder)
+            rep(f"### {set_name}, {variant} ({len(files)} images)")
+            rep()
+            rep(table(scores))
+            rep()
+            rep("Flagged on the undamaged scans (share of pixels, mean / max): " + "; ".join(
+                f"{d} {fmt(100 * float(np.mean(v)), 3)} % / {fmt(100 * float(np.max(v)), 3)} %"
+                for d, v in flagged.items()) + ".")
+            rep()
+            rep(f"_{set_name} {variant}: {time.perf_counter() - t0:.0f} s wall, load average "
+                f"{common.load_average()} at end._")
+            rep()
+    if args.page is not None:
+        page = real_page(args.data, args.page, w, args.page_damaged)
+        rep(f"Side-by-side page of the real prints: `{page}`.")
     rep.save(args.save)
     return 0
 

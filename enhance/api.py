@@ -132,9 +132,15 @@ def restore(
     sigma: float | None = None,
     upscale: int | None = None,
     sensitivity: float = 1.0,
+    detector: str = "learned",
+    auto_levels: bool = False,
     device: str = "auto",
 ) -> Any:
-    """Restore an old photo: fill detected scratches and dust (and ``mask``), denoise, optionally upscale.
+    """Restore an old photo: fill detected cracks, creases, tears, scratches and dust (and ``mask``),
+    denoise, optionally upscale.
+
+    ``detector``: ``"learned"`` (default), ``"lines"`` (the classical filters) or ``"both"``;
+    ``auto_levels``: also stretch a faded print's tones.
 
     ``image``: a numpy array or PIL image (the same type back) or a path (an ``enhance.io.ImageData``
     back). ``mask`` (array, PIL image or path; white = defect) is joined with the detected defects.
@@ -149,6 +155,8 @@ def restore(
     options = RestoreOptions(
         detect=detect, mask=mask, inpaint=inpaint, denoise=denoise, strength=strength,
         sigma=sigma, upscale=upscale, sensitivity=sensitivity,
+        detector=detector,  # type: ignore[arg-type]  # RestoreOptions validates it
+        auto_levels=auto_levels,
     )
     models = RestoreModels.default(options, device=device)
     if isinstance(image, (str, Path)):

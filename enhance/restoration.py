@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -40,9 +40,15 @@ from enhance.pipeline import (
     run_batch,
     same_file,
 )
+from enhance.defects import DefectDetector, shipped
+from enhance.devices import resolve_device
+from enhance.ops.levels import auto_levels
 from enhance.scratches import detect_defects
 
 Model = Enhancer | ModelPicker
+#: how defects are found: the learned detector, the classical line and dust filters, or both joined
+DetectorKind = Literal["learned", "lines", "both"]
+DETECTORS: tuple[DetectorKind, ...] = ("learned", "lines", "both")
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,16 +56,21 @@ class RestoreOptions:
     """What :func:`restore_image` does.
 
     Attributes:
-        detect: find scratches and dust automatically (:func:`enhance.scratches.detect_defects`).
+        detect: find damage automatically (cracks, creases, tears, scratches, dust).
+        detector: ``"learned"`` (:mod:`enhance.defects`, the default), ``"lines"`` (the classical
+            line and dust filters of :mod:`enhance.scratches`), or ``"both"`` (their masks joined).
         mask: a user mask (file path or ``(H, W)`` array, nonzero = defect), joined with the detected one.
         inpaint: fill the mask with the inpainting model (nothing to do when the mask is empty).
         denoise: run the denoiser; ``sigma`` (0-255) or the estimated level x ``strength``.
         upscale: None, 2 or 4.
         sensitivity: detection sensitivity (> 1 finds fainter defects, and more false ones).
+        auto_levels: stretch a faded print's tones to the full range (after the fill, before
+            denoising; :func:`enhance.ops.levels.auto_levels`). Off by default.
         save_mask: write the mask next to the output (batch / CLI only).
     """
 
     detect: bool = True
+    detector: DetectorKind = "learned"
     mask: Path | str | np.ndarray | None = None
     inpaint: bool = True
     denoise: bool = True
@@ -67,6 +78,7 @@ class RestoreOptions:
     sigma: float | None = None
     upscale: int | None = None
     sensitivity: float = 1.0
+    auto_levels: bool = False
     save_mask: bool = False
 
     def __post_init__(self) -> None:
@@ -78,15 +90,27 @@ class RestoreOptions:
             raise InvalidInputError(f"sigma must be in [0, 255], got {self.sigma}")
         if self.sensitivity <= 0:
             raise InvalidInputError(f"sensitivity must be > 0, got {self.sensitivity}")
+        if self.detector not in DETECTORS:
+            raise InvalidInputError(f"detector must be one of {', '.join(DETECTORS)}; got {self.detector!r}")
 
 
 @dataclass
 class RestoreModels:
-    """The model of each step: an :class:`Enhancer`, or a :class:`ModelPicker` (chosen per image)."""
+    """The model of each step: an :class:`Enhancer`, or a :class:`ModelPicker` (chosen per image).
+
+    ``detector`` is the learned defect detector; None loads the shipped one on ``device`` when
+    first needed."""
 
     inpaint: Model | None = None
     denoise: Model | None = None
     upscale: Model | None = None
+    detector: DefectDetector | None = None
+    device: str = "auto"
+
+    def defect_detector(self) -> DefectDetector:
+        if self.detector is None:
+            self.detector = shipped(str(resolve_device(self.device)))
+        return self.detector
 
     @classmethod
     def default(
@@ -99,13 +123,17 @@ class RestoreModels:
             upscale=ModelPicker("upscale", scale=options.upscale, device=device, tile=tile)
             if options.upscale
             else None,
+            device=device,
         )
 
-    def check(self) -> None:
-        """Resolve every picker's model now (unknown names raise here, before any file)."""
+    def check(self, options: RestoreOptions | None = None) -> None:
+        """Resolve every picker's model now (unknown names raise here, before any file), and load the
+        defect detector if ``options`` will use it."""
         for m in (self.inpaint, self.denoise, self.upscale):
             if isinstance(m, ModelPicker):
                 m.check()
+        if options is not None and options.detect and options.detector != "lines":
+            self.defect_detector()
 
 
 @dataclass
@@ -132,6 +160,16 @@ def _user_mask(mask: Path | str | np.ndarray, image: ImageData) -> np.ndarray:
     return arr > 0.5 if arr.dtype != bool else arr
 
 
+def find_defects(pixels: np.ndarray, options: RestoreOptions, models: RestoreModels) -> np.ndarray:
+    """The ``(H, W)`` bool defect mask of ``pixels`` by ``options.detector`` at ``options.sensitivity``."""
+    mask = np.zeros(pixels.shape[:2], bool)
+    if options.detector in ("learned", "both"):
+        mask |= models.defect_detector().detect(pixels, options.sensitivity)
+    if options.detector in ("lines", "both"):
+        mask |= detect_defects(pixels, options.sensitivity)
+    return mask
+
+
 def restore_image(
     image: ImageData,
     options: RestoreOptions | None = None,
@@ -152,9 +190,7 @@ def restore_image(
         raise InvalidInputError(f"restore works on single images; this one has {image.frame_count} frames")
     opts = options or RestoreOptions()
     models = RestoreModels.default(opts) if models is None else models
-    mask = np.zeros((image.height, image.width), bool)
-    if opts.detect:
-        mask |= detect_defects(image.pixels, opts.sensitivity)
+    mask = find_defects(image.pixels, opts, models) if opts.detect else np.zeros((image.height, image.width), bool)
     if opts.mask is not None:
         mask |= _user_mask(opts.mask, image)
     out = image
@@ -163,6 +199,9 @@ def restore_image(
         enh = _enhancer(models.inpaint, "inpaint", out)
         out = enh.enhance_image(out, mask=mask.astype(np.float32), progress=progress)
         steps.append(enh.spec.name)
+    if opts.auto_levels:
+        out = replace(out, pixels=auto_levels(out.pixels, ignore=mask))
+        steps.append("auto-levels")
     if opts.denoise:
         enh = _enhancer(models.denoise, "denoise", out)
         out = enh.enhance_image(out, sigma=opts.sigma, strength=opts.strength, progress=progress)
@@ -173,6 +212,8 @@ def restore_image(
             raise InvalidInputError(f"model {enh.spec.name!r} upscales x{enh.spec.scale}, not x{opts.upscale}")
         out = enh.enhance_image(out, progress=progress)
         steps.append(enh.spec.name)
+    if opts.detect and opts.detector != "lines":
+        steps.insert(0, models.defect_detector().name)
     if info is not None:
         info.models = steps
     if out is image:
@@ -272,9 +313,12 @@ def run_restore_batch(
 
 
 __all__ = [
+    "DETECTORS",
+    "DetectorKind",
     "RestoreInfo",
     "RestoreModels",
     "RestoreOptions",
+    "find_defects",
     "mask_path",
     "restore_file",
     "restore_image",

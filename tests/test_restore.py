@@ -166,11 +166,13 @@ def test_restore_image_shapes_and_steps(models: RestoreModels) -> None:
     from enhance.restoration import RestoreInfo
 
     info = RestoreInfo()
-    out, mask = restore_image(img, RestoreOptions(), models, info=info)
+    out, mask = restore_image(img, RestoreOptions(detector="lines"), models, info=info)
     info_models = info.models
     assert out.pixels.shape == img.pixels.shape and out.pixels.dtype == np.float32
     assert mask.shape == (40, 48) and mask[20, 10:38].all()
     assert info_models == ["tiny-inpaint", "tiny-denoise"]
+    restore_image(img, RestoreOptions(), models, info=info)  # the learned detector by default
+    assert info.models[0] == "defects" and info.models[-1] == "tiny-denoise"
     assert np.isfinite(out.pixels).all() and 0 <= out.pixels.min() and out.pixels.max() <= 1
 
 
@@ -207,7 +209,8 @@ def test_restore_image_switches(models: RestoreModels) -> None:
     assert mask.sum() == 16 and info.models == ["tiny-inpaint"]
     unchanged = ~mask
     np.testing.assert_allclose(out.pixels[unchanged], img.pixels[unchanged], atol=1e-6)
-    _, mask = restore_image(img, RestoreOptions(inpaint=False, denoise=False, mask=user), models, info=info)
+    _, mask = restore_image(img, RestoreOptions(inpaint=False, denoise=False, mask=user, detector="lines"), models,
+                            info=info)
     assert mask[5:9, 5:9].all() and mask[20, 10:38].all() and info.models == []
 
 
@@ -254,7 +257,7 @@ def test_cli_folder_with_corrupt_file(write_png, tmp_path: Path) -> None:
 @pytest.mark.usefixtures("tiny_registry")
 def test_cli_save_mask_upscale_and_skip(write_png, tmp_path: Path) -> None:
     src = write_png("a.png", _scratched())
-    code, out = run("restore", src, "--save-mask", "--upscale", "2", "--device", "cpu", "-q")
+    code, out = run("restore", src, "--save-mask", "--upscale", "2", "--device", "cpu", "-q", "--detector", "lines")
     assert code == 0, out
     dst = tmp_path / "a_restored.png"
     with Image.open(dst) as im:

@@ -287,6 +287,7 @@ def crease(rng: Rng, rgb: np.ndarray, paper: Paper) -> tuple[Layer, np.ndarray]:
     a = np.zeros((h, w), np.float32)
     width = rng.uniform(1.0, 6.0)
     _draw_polyline(a, pts, width)
+    a *= rng.uniform(0.3, 1.0)  # most creases are faint: the paper barely shows
     # the bright line is broken where the emulsion held
     a *= np.clip(_smooth_noise(rng, h, w, rng.uniform(6, 30)) * 1.5 + rng.uniform(0.0, 1.5), 0, 1)
     shade_line: np.ndarray = np.zeros((h, w), np.float32)
@@ -380,7 +381,7 @@ def torn_corner(rng: Rng, h: int, w: int, paper: Paper) -> Layer:
 
 #: (draw, weight): how often each kind of damage appears in a sample
 KINDS = ("cracks", "craquelure", "crease", "wide", "emulsion", "scratches", "torn")
-WEIGHTS = (0.30, 0.10, 0.15, 0.15, 0.15, 0.30, 0.06)
+WEIGHTS = (0.30, 0.10, 0.25, 0.12, 0.08, 0.30, 0.04)
 
 
 def damage(rng: Rng, rgb: np.ndarray, paper: Paper, kinds: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -443,17 +444,17 @@ def scan(rng: Rng, rgb: np.ndarray) -> np.ndarray:
 
 
 def old_print(
-    rng: Rng, rgb: np.ndarray, paper: Paper, p_clean: float = 0.15, aged: bool | None = None
+    rng: Rng, rgb: np.ndarray, paper: Paper, p_clean: float = 0.15, aged: bool | None = None, p_aged: float = 0.85
 ) -> tuple[np.ndarray, np.ndarray]:
     """A damaged scan of an old print made from the clean photo ``rgb`` (uint8 or float (H, W, 3)).
 
     Returns ``(uint8 (H, W, 3) scan, bool (H, W) defect mask)``. With probability ``p_clean`` the
     print is aged but undamaged (empty mask): the detector sees as many grainy, faded and stained
-    prints without defects as with. ``aged`` forces the ageing on or off (default: 85 % aged, the
-    rest stay modern photos).
+    prints without defects as with. ``aged`` forces the ageing on or off (default: aged with
+    probability ``p_aged``, the rest stay modern photos).
     """
     x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32)
-    if aged if aged is not None else rng.random() < 0.85:
+    if aged if aged is not None else rng.random() < p_aged:
         x = age(rng, x)
     if rng.random() < p_clean:
         mask = np.zeros(x.shape[:2], bool)

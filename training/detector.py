@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -56,7 +57,10 @@ class DetectorConfig:
     #: photos are scaled by a random factor in this range before cropping (the long side of most
     #: training photos is 1000-1600 px; prints are scanned at every size)
     scale_range: tuple[float, float] = (0.2, 1.0)
+    #: share of undamaged samples, and of aged ones (the rest are modern photos, damaged or not):
+    #: undamaged white shirts, black backgrounds and highlights teach the detector what is no damage
     p_clean: float = 0.15
+    p_aged: float = 0.85
     workers: int = 2
     base: int = 16
     levels: int = 4
@@ -104,12 +108,12 @@ def _init_worker(textures: list[str]) -> None:
     _WORKER["paper"] = Paper.load(textures)
 
 
-def _draw(args: tuple[str, int, int, tuple[float, float], float]) -> tuple[np.ndarray, np.ndarray]:
+def _draw(args: tuple[str, int, int, tuple[float, float], float, float]) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     from .damage import old_print
 
-    path, seed, crop, (s0, s1), p_clean = args
+    path, seed, crop, (s0, s1), p_clean, p_aged = args
     rng = np.random.default_rng(seed)
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)
     if bgr is None:
@@ -123,7 +127,7 @@ def _draw(args: tuple[str, int, int, tuple[float, float], float]) -> tuple[np.nd
     h, w = bgr.shape[:2]
     y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
     rgb = bgr[y : y + crop, x : x + crop, ::-1]
-    return old_print(rng, rgb, _WORKER["paper"], p_clean=p_clean)
+    return old_print(rng, rgb, _WORKER["paper"], p_clean=p_clean, p_aged=p_aged)
 
 
 def make_bank(
@@ -136,10 +140,16 @@ def make_bank(
                 return z["images"], z["masks"]
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(photos), n)
-    jobs = [(str(photos[k]), seed * 1_000_003 + i, cfg.bank_crop, cfg.scale_range, cfg.p_clean) for i, k in enumerate(picks)]
+    jobs = [(str(photos[k]), seed * 1_000_003 + i, cfg.bank_crop, cfg.scale_range, cfg.p_clean, cfg.p_aged)
+            for i, k in enumerate(picks)]
     textures = [str(Path(cfg.data_root) / t) for t in cfg.textures]
-    with ProcessPoolExecutor(max(1, cfg.workers), initializer=_init_worker, initargs=(textures,)) as ex:
-        out = list(ex.map(_draw, jobs, chunksize=16))
+    if cfg.workers <= 1:
+        _init_worker(textures)
+        out = [_draw(j) for j in jobs]
+    else:  # spawned, not forked: a fork of a process that has started torch's threads can deadlock
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=_init_worker, initargs=(textures,)) as ex:
+            out = list(ex.map(_draw, jobs, chunksize=16))
     images = np.stack([o[0] for o in out])
     masks = np.stack([o[1] for o in out])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,9 +228,9 @@ class DetectorTrainer:
         torch.manual_seed(cfg.seed)
         self.net = build_detector(cfg.base, cfg.levels).to(self.device)
         if cfg.warm_start:
-            from enhance.weightstore import load_weights
+            from enhance.weightstore import load_weights, sha256_file
 
-            load_weights(self.net, Path(cfg.warm_start), None)
+            load_weights(self.net, Path(cfg.warm_start), sha256_file(Path(cfg.warm_start)))
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def _lr(self, progress: float) -> float:

@@ -17,10 +17,15 @@ from enhance.weightstore import save_weights, weights_dir, write_manifest
 
 
 def release(src: Path, name: str, fp16: bool = False, folder: Path | None = None, meta: dict[str, str] | None = None) -> str:
-    entries = {e.name: e for e in builtin_entries()}
-    if name not in entries:
-        raise SystemExit(f"unknown model name {name!r} (known: {', '.join(entries)})")
-    net = entries[name].build()
+    from enhance import defects
+
+    from .detector import build_detector
+
+    builders = {e.name: e.build for e in builtin_entries()}
+    builders[defects.WEIGHTS_FILE.removesuffix(".safetensors")] = lambda: build_detector(defects.BASE, defects.LEVELS)
+    if name not in builders:
+        raise SystemExit(f"unknown model name {name!r} (known: {', '.join(builders)})")
+    net = builders[name]()
     net.load_state_dict(load_file(str(src)), strict=True)
     out = (folder or weights_dir()) / f"{name}.safetensors"
     digest = save_weights(net, out, {"name": name, **(meta or {})}, torch.float16 if fp16 else torch.float32)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, cast
 
 import typer
 
@@ -30,7 +31,13 @@ from enhance.cli.report import plugin_warnings, stderr_console
 from enhance.engine import resolve_device
 from enhance.errors import EnhanceError
 from enhance.pipeline import BatchOptions, collect_inputs
-from enhance.restoration import RestoreModels, RestoreOptions, run_restore_batch
+from enhance.restoration import DetectorKind, RestoreModels, RestoreOptions, run_restore_batch
+
+
+class Detector(str, Enum):
+    learned = "learned"
+    lines = "lines"
+    both = "both"
 
 
 def _check_upscale(value: Optional[int]) -> Optional[int]:
@@ -59,10 +66,19 @@ def restore(
     upscale: Annotated[
         Optional[int], typer.Option("--upscale", "-x", callback=_check_upscale, help="Also upscale x2 or x4.")
     ] = None,
+    detector: Annotated[
+        Detector,
+        typer.Option("--detector", case_sensitive=False,
+                     help="How damage is found: the learned detector (cracks, creases, tears, scratches, dust), "
+                          "the classical line and dust filters, or both joined."),
+    ] = Detector.learned,
     sensitivity: Annotated[
         float,
-        typer.Option("--sensitivity", min=0.01, help="Defect detection: higher finds fainter and shorter defects, and more false ones. The default flags almost nothing on clean photos; try 1.5 on visibly scratched scans."),
+        typer.Option("--sensitivity", min=0.01, help="Defect detection: higher finds fainter damage, and more false alarms (2 = half the odds the default asks for). Check with --save-mask."),
     ] = 1.0,
+    auto_levels: Annotated[
+        bool, typer.Option("--auto-levels", help="Also repair fading: stretch the tones to the full range (keeps the print's tint).")
+    ] = False,
     save_mask: Annotated[
         bool, typer.Option("--save-mask", help="Also write the defect mask as <output name>_mask.png.")
     ] = False,
@@ -78,7 +94,7 @@ def restore(
     report: ReportFile = None,
     ray: RayOpt = None,
 ) -> None:
-    """Restore old photos: remove scratches and dust (detected and/or --mask), denoise, optionally upscale."""
+    """Restore old photos: find and fill cracks, creases, tears, scratches and dust (and/or --mask), denoise, optionally upscale."""
     if overwrite and skip_existing:
         raise typer.BadParameter(
             "use either --overwrite or --skip-existing, not both", param_hint="'--overwrite' / '--skip-existing'"
@@ -86,6 +102,7 @@ def restore(
     options = RestoreOptions(
         detect=not no_detect, inpaint=not no_inpaint, denoise=not no_denoise, strength=strength,
         sigma=sigma, upscale=upscale, sensitivity=sensitivity, save_mask=save_mask,
+        detector=cast(DetectorKind, detector.value), auto_levels=auto_levels,
     )
     console = stderr_console()
     models = RestoreModels.default(options, device.value, "auto" if tile is None else tile)
@@ -93,7 +110,7 @@ def restore(
         try:
             if ray is None:  # with --ray, the devices that count are the actors'
                 resolve_device(device.value)
-            models.check()
+            models.check(options)
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
         items = collect_inputs(inputs, recursive)

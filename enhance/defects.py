@@ -1,0 +1,133 @@
+"""Learned detection of print damage: cracks, creases, tears, emulsion loss, scratches and dust.
+
+The detector is a small U-Net (``weights/defects.safetensors``, card ``weights/defects.md``)
+trained on photos aged and damaged by :mod:`enhance.training.damage`; it returns the probability
+that each pixel is damage, and :meth:`DefectDetector.detect` thresholds it into the hole mask
+``restore`` fills. ``sensitivity`` multiplies the odds the threshold asks for: 1 is the calibrated
+threshold (:data:`THRESHOLD`), 2 flags pixels at half those odds (fainter damage, more false
+alarms), 0.5 at twice.
+
+It is not an :class:`enhance.engine.Enhancer` (its output is a mask, not an image) and so not in
+the model registry; :func:`shipped` loads the one we ship, verified against the manifest.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from enhance.errors import InvalidInputError, WeightsError
+from enhance.tiling import run_tiled
+from enhance.weightstore import load_weights, read_manifest, weights_dir
+
+WEIGHTS_FILE = "defects.safetensors"
+#: the architecture of the shipped file (``training/detector.py: build_detector``)
+BASE, LEVELS = 16, 4
+#: probability threshold at sensitivity 1 (calibrated on the training run's validation bank)
+THRESHOLD = 0.5
+#: tiles of this many pixels per side keep the activations of big scans small; the overlap covers
+#: the receptive field (the coarsest level sees about 100 px), so tiles blend without seams
+TILE, OVERLAP = 768, 64
+#: the mask grows by this many px: the soft rim of a crack is damage too, and the fill needs it
+GROW = 1
+#: a detected region wider than this (px, or this fraction of the short side if more) is dropped:
+#: cracks, creases and scratches are narrow, and the wide flat bright regions the detector can take
+#: for bare paper are mostly white shirts, skies and highlights; a fill that wide would smear anyway
+MAX_WIDTH, MAX_WIDTH_FRACTION = 24, 0.04
+
+
+def threshold(sensitivity: float) -> float:
+    """The probability threshold for ``sensitivity`` (> 0): the odds of :data:`THRESHOLD` / sensitivity."""
+    if sensitivity <= 0:
+        raise InvalidInputError(f"sensitivity must be > 0, got {sensitivity}")
+    odds = THRESHOLD / (1 - THRESHOLD) / sensitivity
+    return odds / (1 + odds)
+
+
+class DefectDetector:
+    """A defect detector on ``device``: :meth:`probability` and :meth:`detect` on ``(H, W, C)`` pixels."""
+
+    def __init__(self, net: torch.nn.Module, device: str | torch.device = "cpu", name: str = "defects") -> None:
+        self.device = torch.device(device)
+        self.net = net.to(self.device).eval()
+        self.name = name
+        self.multiple = 2**LEVELS
+
+    @classmethod
+    def from_file(cls, path: Path, sha256: str | None, device: str | torch.device = "cpu") -> DefectDetector:
+        from enhance.archs.unet import UNetRestorer
+
+        net = UNetRestorer(extra_channels=0, base=BASE, levels=LEVELS, residual=False, out_channels=1)
+        load_weights(net, path, sha256)
+        return cls(net, device, path.stem)
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        _, _, h, w = x.shape
+        ph, pw = (-h) % self.multiple, (-w) % self.multiple
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
+        return torch.sigmoid(self.net(x.to(self.device)))[:, :, :h, :w]
+
+    def probability(self, pixels: np.ndarray) -> np.ndarray:
+        """``(H, W)`` float32 probability of damage for float pixels ``(H, W, C)`` in [0, 1] (C = 1 or 3)."""
+        if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
+            raise InvalidInputError(f"expected (H, W, 1) or (H, W, 3) pixels, got shape {pixels.shape}")
+        rgb = np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
+        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None].clamp_(0, 1)
+        with torch.inference_mode():
+            p = run_tiled(self._run, x, 1, TILE, OVERLAP, out_channels=1, align=self.multiple)
+        return p[0, 0].numpy()
+
+    def detect(self, pixels: np.ndarray, sensitivity: float = 1.0, max_width: float | None = None) -> np.ndarray:
+        """``(H, W)`` bool defect mask: probability above :func:`threshold`, without regions wider than
+        ``max_width`` px (default :data:`MAX_WIDTH` / :data:`MAX_WIDTH_FRACTION`; 0 keeps all), grown
+        by :data:`GROW` px."""
+        mask = self.probability(pixels) > threshold(sensitivity)
+        if max_width is None:
+            max_width = max(MAX_WIDTH, MAX_WIDTH_FRACTION * min(mask.shape))
+        if max_width > 0:
+            mask = drop_wide(mask, max_width)
+        return grow(mask, GROW)
+
+
+def drop_wide(mask: np.ndarray, max_width: float) -> np.ndarray:
+    """``mask`` without its connected regions whose widest point is wider than ``max_width`` px."""
+    if not mask.any():
+        return mask
+    import cv2
+
+    m8 = mask.astype(np.uint8)
+    n, labels = cv2.connectedComponents(m8, connectivity=8)
+    half_width = cv2.distanceTransform(m8, cv2.DIST_L2, 3)
+    widest = np.zeros(n, np.float32)
+    np.maximum.at(widest, labels.ravel(), half_width.ravel())
+    keep = 2 * widest <= max_width
+    keep[0] = False
+    return keep[labels]
+
+
+def grow(mask: np.ndarray, px: int) -> np.ndarray:
+    if px <= 0 or not mask.any():
+        return mask
+    import cv2
+
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
+    return cv2.dilate(mask.astype(np.uint8), k).astype(bool)
+
+
+def available() -> bool:
+    """Whether the shipped detector is installed (its file and manifest entry)."""
+    return (weights_dir() / WEIGHTS_FILE).is_file() and WEIGHTS_FILE in read_manifest()
+
+
+@lru_cache(maxsize=4)
+def shipped(device: str = "cpu") -> DefectDetector:
+    """The shipped detector on ``device`` (loaded once per device)."""
+    entry = read_manifest().get(WEIGHTS_FILE)
+    if entry is None:
+        raise WeightsError(f"{WEIGHTS_FILE}: the defect detector is not installed (no manifest entry)")
+    return DefectDetector.from_file(weights_dir() / WEIGHTS_FILE, str(entry["sha256"]), device)

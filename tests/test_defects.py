@@ -1,0 +1,180 @@
+"""The learned defect detector (enhance/defects.py), its use in restore, auto-levels, and its trainer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from enhance import defects
+from enhance.defects import DefectDetector, threshold
+from enhance.errors import InvalidInputError
+from enhance.io import ImageData
+from enhance.ops.levels import auto_levels
+from enhance.restoration import RestoreModels, RestoreOptions, find_defects, restore_image
+
+
+def _net(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    from enhance.training.detector import build_detector
+
+    return build_detector(defects.BASE, defects.LEVELS)
+
+
+def test_threshold_follows_the_odds() -> None:
+    assert threshold(1.0) == pytest.approx(defects.THRESHOLD)
+    assert threshold(2.0) < threshold(1.0) < threshold(0.5)
+    t2 = threshold(2.0)
+    assert t2 / (1 - t2) == pytest.approx(defects.THRESHOLD / (1 - defects.THRESHOLD) / 2)
+    with pytest.raises(InvalidInputError):
+        threshold(0)
+
+
+def test_probability_shapes_gray_and_tiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    det = DefectDetector(_net())
+    rng = np.random.default_rng(0)
+    img = rng.random((70, 90, 3), dtype=np.float32)
+    p = det.probability(img)
+    assert p.shape == (70, 90) and p.dtype == np.float32 and 0 <= p.min() and p.max() <= 1
+    gray = det.probability(img.mean(axis=2, keepdims=True))
+    assert gray.shape == (70, 90)
+    # tiled like a big scan: the blend matches the whole-image result closely
+    big = rng.random((300, 260, 3), dtype=np.float32)
+    whole = det.probability(big)
+    monkeypatch.setattr(defects, "TILE", 160)
+    monkeypatch.setattr(defects, "OVERLAP", 48)
+    tiled = det.probability(big)
+    assert np.abs(tiled - whole).max() < 0.05
+    with pytest.raises(InvalidInputError):
+        det.probability(img[:, :, :2])
+
+
+def test_detect_thresholds_and_grows() -> None:
+    class Fixed(torch.nn.Module):
+        """Logits: +4 on one pixel column, -4 elsewhere."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = torch.full_like(x[:, :1], -4.0)
+            out[..., 20] = 4.0
+            return out
+
+    det = DefectDetector(Fixed())
+    m = det.detect(np.zeros((32, 48, 3), np.float32))
+    assert m[:, 20].all() and m[:, 19].all() and m[:, 21].all()  # grown by GROW = 1 px
+    assert not m[:, :18].any() and not m[:, 23:].any()
+    assert not det.detect(np.zeros((32, 48, 3), np.float32), sensitivity=1e-3).any()  # odds too high
+
+
+def _fixed_detector(col: int) -> DefectDetector:
+    class Fixed(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = torch.full_like(x[:, :1], -6.0)
+            out[..., col] = 6.0
+            return out
+
+    return DefectDetector(Fixed(), name="fixed")
+
+
+def test_restore_uses_the_chosen_detector(tiny_registry: object) -> None:
+    from enhance.restoration import RestoreInfo
+
+    rgb = np.full((40, 48, 3), 0.5, np.float32)
+    rgb[20, 4:44] = 0.02  # a dark line for the classical filters
+    img = ImageData(pixels=rgb, alpha=None, bit_depth=8, format="png")
+    models = RestoreModels.default(RestoreOptions(), device="cpu")
+    models.detector = _fixed_detector(7)
+    learned = find_defects(rgb, RestoreOptions(), models)
+    lines = find_defects(rgb, RestoreOptions(detector="lines"), models)
+    both = find_defects(rgb, RestoreOptions(detector="both"), models)
+    assert learned[:, 7].all() and not learned[20, 20]
+    assert lines[20, 10:38].all() and not lines[:, 7].all()
+    np.testing.assert_array_equal(both, learned | lines)
+    info = RestoreInfo()
+    _, mask = restore_image(img, RestoreOptions(denoise=False), models, info=info)
+    assert info.models == ["fixed", "tiny-inpaint"]
+    np.testing.assert_array_equal(mask, learned)
+    with pytest.raises(InvalidInputError):
+        RestoreOptions(detector="magic")  # type: ignore[arg-type]
+
+
+def test_auto_levels_stretches_and_keeps_the_tint() -> None:
+    rng = np.random.default_rng(1)
+    lum = rng.uniform(0.2, 0.65, (50, 60)).astype(np.float32)
+    sepia = np.stack([lum, lum * 0.9, lum * 0.75], 2)
+    out = auto_levels(sepia)
+    y = out @ np.array([0.299, 0.587, 0.114], np.float32)
+    assert np.percentile(y, 0.5) < 0.05 and np.percentile(y, 99.5) > 0.95
+    # one linear map for every channel: the channels stay ordered like the tint
+    assert (out[..., 0] >= out[..., 2] - 1e-6).all()
+    # white cracks left out of the percentiles do not set the white point
+    cracked = sepia.copy()
+    cracked[:, 30] = 1.0
+    ignore = np.zeros((50, 60), bool)
+    ignore[:, 30] = True
+    np.testing.assert_allclose(auto_levels(cracked, ignore)[:, :30], auto_levels(sepia, ignore)[:, :30], atol=1e-6)
+    assert auto_levels(cracked)[:, :30].max() < out.max() - 0.02  # counted, the cracks would
+    # a flat image gains at most MAX_GAIN in contrast
+    flat = np.full((20, 20, 3), 0.5, np.float32) + rng.normal(0, 0.01, (20, 20, 3)).astype(np.float32)
+    assert auto_levels(flat).std() <= 3.2 * flat.std()
+
+
+def test_restore_auto_levels_is_off_by_default(tiny_registry: object) -> None:
+    from enhance.restoration import RestoreInfo
+
+    rgb = np.repeat(np.random.default_rng(2).uniform(0.2, 0.65, (32, 32, 1)), 3, axis=2).astype(np.float32)
+    img = ImageData(pixels=rgb, alpha=None, bit_depth=8, format="png")
+    models = RestoreModels.default(RestoreOptions(), device="cpu")
+    info = RestoreInfo()
+    out, _ = restore_image(img, RestoreOptions(detect=False, denoise=False), models, info=info)
+    np.testing.assert_array_equal(out.pixels, rgb)
+    out, _ = restore_image(img, RestoreOptions(detect=False, denoise=False, auto_levels=True), models, info=info)
+    assert out.pixels.max() > 0.95 and info.models == ["auto-levels"]
+
+
+def test_shipped_detector_finds_a_white_crack_and_leaves_a_clean_photo(tmp_path: Path) -> None:
+    """The shipped weights on a real photo (scikit-image's astronaut): a drawn crack network is found,
+    the undamaged photo is (nearly) not flagged."""
+    if not defects.available():
+        pytest.fail("weights/defects.safetensors is not installed")
+    from skimage import data
+
+    from enhance.training.damage import Paper, benchmark_sample
+
+    photo = data.astronaut()[::2, ::2]  # 256 x 256
+    det = defects.shipped("cpu")
+    damaged, mask, _, undamaged = benchmark_sample(3, photo, Paper(), aged=False)
+    found = det.detect(damaged.astype(np.float32) / 255)
+    import cv2
+
+    near = cv2.dilate(found.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert (mask & near).sum() / mask.sum() > 0.5
+    assert det.detect(undamaged.astype(np.float32) / 255).mean() < 0.01
+
+
+def test_trainer_runs_resumes_and_keeps_the_best(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from enhance.training.detector import DetectorConfig, DetectorTrainer
+
+    root = tmp_path / "data"
+    (root / "p").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = []
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (90, 100, 3), dtype=np.uint8)).save(root / "p" / f"{i}.png")
+        names.append(f"p/{i}.png")
+    manifest = tmp_path / "split.json"
+    manifest.write_text(json.dumps({"train": names[:3], "val": names[3:]}))
+    cfg = DetectorConfig(out_dir=str(tmp_path / "run"), data_root=str(root), manifest=str(manifest), textures=(),
+                         bank_size=8, val_size=4, bank_crop=64, patch=48, batch=2, base=4, levels=2, steps=6,
+                         log_every=2, val_every=3, ckpt_every=2, workers=1, scale_range=(0.8, 1.0))
+    res = DetectorTrainer(cfg).fit()
+    assert res["steps"] == 6 and (tmp_path / "run" / "best.safetensors").is_file()
+    assert (tmp_path / "run" / "log.csv").read_text().count("val") >= 2
+    from dataclasses import replace
+
+    res = DetectorTrainer(replace(cfg, steps=8)).fit()  # resumes from last.safetensors
+    assert res["steps"] == 8
