@@ -318,6 +318,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--detector-weights", type=Path, default=None,
                    help="a detector checkpoint to measure instead of the shipped weights/defects.safetensors")
     p.add_argument("--no-restore", action="store_true", help="detection scores and false alarms only (fast)")
+    p.add_argument("--methods", nargs="+", choices=sorted(SLUG.values()), default=None,
+                   help="only these methods (and the damaged input)")
     p.add_argument("--examples", type=Path, default=None,
                    help="write every image (damaged, reference, each method's output) as PNG into this folder")
     p.add_argument("--page", type=Path, default=None, help="write the side-by-side page of the real prints here")
@@ -365,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
             ORACLE: ours(detect=False, oracle=True),
             CLASSICAL: classical,
         }
+        if args.methods:
+            methods = {k: v for k, v in methods.items() if k == INPUT or SLUG.get(k) in args.methods}
     variants = args.variants if args.damage == "realistic" else ["scratches"]
     for set_name in args.sets:
         files = common.list_images(args.data / "bench" / "denoise" / set_name, args.limit)

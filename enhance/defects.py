@@ -101,7 +101,8 @@ def drop_wide(mask: np.ndarray, max_width: float) -> np.ndarray:
     import cv2
 
     m8 = mask.astype(np.uint8)
-    n, labels = cv2.connectedComponents(m8, connectivity=8)
+    n, raw = cv2.connectedComponents(m8, connectivity=8)
+    labels = np.asarray(raw, dtype=np.intp)
     half_width = cv2.distanceTransform(m8, cv2.DIST_L2, 3)
     widest = np.zeros(n, np.float32)
     np.maximum.at(widest, labels.ravel(), half_width.ravel())

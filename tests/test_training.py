@@ -242,8 +242,11 @@ def test_mask_weights_pick_the_kinds() -> None:
 
 def test_shipped_configs_parse() -> None:
     root = Path(__file__).resolve().parents[1] / "training" / "configs"
+    from enhance.training.detector import DetectorConfig
+
     for path in sorted(root.glob("*.toml")):
-        cls = SRConfig if path.stem.startswith("sr") else Pix2PixConfig
+        cls: type = (SRConfig if path.stem.startswith("sr") else DetectorConfig if path.stem.startswith("defects")
+                     else Pix2PixConfig)
         assert load_config(cls, path).batch > 0
 
 
