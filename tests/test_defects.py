@@ -68,6 +68,20 @@ def test_detect_thresholds_and_grows() -> None:
     assert not det.detect(np.zeros((32, 48, 3), np.float32), sensitivity=1e-3).any()  # odds too high
 
 
+def test_only_damage_shaped_regions_are_kept() -> None:
+    from enhance.defects import damage_shaped
+
+    m = np.zeros((200, 300), bool)
+    m[20:23, 10:200] = True  # a crack: long and narrow
+    m[60:80, 40:60] = True  # a compact blob (a white collar): dropped
+    m[100:103, 100:103] = True  # a dust speck: kept
+    m[120:170, 150:290] = True  # an elongated but very wide band: dropped
+    out = damage_shaped(m)
+    assert out[20:23, 10:200].all() and out[100:103, 100:103].all()
+    assert not out[60:80, 40:60].any() and not out[120:170, 150:290].any()
+    assert not damage_shaped(np.zeros((8, 8), bool)).any()
+
+
 def _fixed_detector(col: int) -> DefectDetector:
     class Fixed(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -134,24 +148,24 @@ def test_restore_auto_levels_is_off_by_default(tiny_registry: object) -> None:
     assert out.pixels.max() > 0.95 and info.models == ["auto-levels"]
 
 
-def test_shipped_detector_finds_a_white_crack_and_leaves_a_clean_photo(tmp_path: Path) -> None:
-    """The shipped weights on a real photo (scikit-image's astronaut): a drawn crack network is found,
-    the undamaged photo is (nearly) not flagged."""
+@pytest.mark.parametrize("name", ["astronaut", "chelsea"])
+def test_shipped_detector_finds_damage_on_an_old_print_and_leaves_it_clean(name: str) -> None:
+    """The shipped weights on real photos (scikit-image's) aged into old prints and damaged: most of
+    the damage is found, the same print undamaged is (nearly) not flagged."""
     if not defects.available():
         pytest.fail("weights/defects.safetensors is not installed")
+    import cv2
     from skimage import data
 
     from enhance.training.damage import Paper, benchmark_sample
 
-    photo = data.astronaut()[::2, ::2]  # 256 x 256
+    photo = getattr(data, name)()
     det = defects.shipped("cpu")
-    damaged, mask, _, undamaged = benchmark_sample(3, photo, Paper(), aged=False)
+    damaged, mask, _, undamaged = benchmark_sample(1, photo, Paper(), aged=True)
     found = det.detect(damaged.astype(np.float32) / 255)
-    import cv2
-
     near = cv2.dilate(found.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    assert (mask & near).sum() / mask.sum() > 0.5
-    assert det.detect(undamaged.astype(np.float32) / 255).mean() < 0.01
+    assert (mask & near).sum() / mask.sum() > 0.6
+    assert det.detect(undamaged.astype(np.float32) / 255).mean() < 0.005
 
 
 def test_trainer_runs_resumes_and_keeps_the_best(tmp_path: Path) -> None:
