@@ -23,7 +23,7 @@ import numpy as np
 from enhance import io
 from enhance.version import __version__
 from enhance.engine import Enhancer, ProgressFn
-from enhance.errors import InvalidInputError, OutputExistsError
+from enhance.errors import InvalidInputError, OutputExistsError, WeightsError
 from enhance.io import ImageData, Provenance
 from enhance.pipeline import (
     BatchOptions,
@@ -40,7 +40,9 @@ from enhance.pipeline import (
     run_batch,
     same_file,
 )
+from enhance.defects import WEIGHTS_FILE as DEFECTS_FILE
 from enhance.defects import DefectDetector, shipped
+from enhance.defects import available as defects_available
 from enhance.devices import resolve_device
 from enhance.ops.levels import auto_levels
 from enhance.scratches import detect_defects
@@ -127,13 +129,15 @@ class RestoreModels:
         )
 
     def check(self, options: RestoreOptions | None = None) -> None:
-        """Resolve every picker's model now (unknown names raise here, before any file), and load the
-        defect detector if ``options`` will use it."""
+        """Resolve every picker's model now (unknown names raise here, before any file), and check
+        that the defect detector is installed if ``options`` will use it (it loads where it runs:
+        on a Ray actor, on that actor's device)."""
         for m in (self.inpaint, self.denoise, self.upscale):
             if isinstance(m, ModelPicker):
                 m.check()
-        if options is not None and options.detect and options.detector != "lines":
-            self.defect_detector()
+        if options is not None and options.detect and options.detector != "lines" and self.detector is None:
+            if not defects_available():
+                raise WeightsError(f"{DEFECTS_FILE}: the defect detector is not installed (use --detector lines)")
 
 
 @dataclass

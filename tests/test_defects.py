@@ -192,3 +192,15 @@ def test_trainer_runs_resumes_and_keeps_the_best(tmp_path: Path) -> None:
 
     res = DetectorTrainer(replace(cfg, steps=8)).fit()  # resumes from last.safetensors
     assert res["steps"] == 8
+
+
+def test_check_refuses_a_missing_detector_before_any_file(tiny_registry: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from enhance import restoration
+    from enhance.errors import WeightsError
+
+    models = RestoreModels.default(RestoreOptions(), device="cpu")
+    monkeypatch.setattr(restoration, "defects_available", lambda: False)
+    with pytest.raises(WeightsError, match="--detector lines"):
+        models.check(RestoreOptions())
+    models.check(RestoreOptions(detector="lines"))  # the classical filters need no weights
+    assert models.detector is None  # nothing loaded on the driver: it loads where it runs
