@@ -3,7 +3,7 @@
 The detector is a small U-Net (``weights/defects.safetensors``, card ``weights/defects.md``)
 trained on photos aged and damaged by :mod:`enhance.training.damage`; it returns the probability
 that each pixel is damage, and :meth:`DefectDetector.detect` thresholds it into the hole mask
-``restore`` fills. ``sensitivity`` multiplies the odds the threshold asks for: 1 is the calibrated
+``restore`` fills. ``sensitivity`` divides the odds the threshold asks for: 1 is the calibrated
 threshold (:data:`THRESHOLD`), 2 flags pixels at half those odds (fainter damage, more false
 alarms), 0.5 at twice.
 
