@@ -165,10 +165,10 @@ class Score:
 
     def pooled(self) -> tuple[float, float, float]:
         """Precision, recall and F1 over all pixels of the set (every defect pixel counts alike)."""
+        from enhance.training.detector import prf
+
         tp_p, n_p, tp_t, n_t = self.counts
-        p = tp_p / n_p if n_p else 1.0
-        r = tp_t / n_t if n_t else 1.0
-        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+        return prf((tp_p, n_p, tp_t, n_t))
 
 
 def detection_counts(found: np.ndarray, true: np.ndarray, visible: np.ndarray) -> np.ndarray:
@@ -217,12 +217,14 @@ def scratch_cases(files: list[Path]) -> list[Case]:
 def evaluate(methods: dict[str, RestoreFn], finders: dict[str, Callable[[np.ndarray], np.ndarray]],
              cases: list[Case], examples: Path | None) -> tuple[dict[str, Score], dict[str, list[float]]]:
     """Scores per method on the damaged scans, and the share of pixels each finder flags on the
-    undamaged ones."""
+    undamaged ones (and their union, as ``both``: what ``--detector both`` flags)."""
     scores = {name: Score() for name in methods}
-    flagged: dict[str, list[float]] = {name: [] for name in finders}
+    flagged: dict[str, list[float]] = {name: [] for name in (*finders, "both")}
     for case in cases:
-        for name, find in finders.items():
-            flagged[name].append(float(find(case.undamaged).mean()))
+        found = {name: find(case.undamaged) for name, find in finders.items()}
+        for name, m in found.items():
+            flagged[name].append(float(m.mean()))
+        flagged["both"].append(float(np.logical_or.reduce(list(found.values())).mean()))
         if examples is not None:
             common.save_png(case.damaged, examples / f"{case.name}_0_damaged.png")
             common.save_png(case.reference, examples / f"{case.name}_reference.png")
@@ -355,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     if w is not None:
         rep(f"Detector: checkpoint `{w}` (not the shipped file).")
     rep()
-    finders = {d: finder(d, w) for d in ("lines", "learned", "both")}
+    finders = {d: finder(d, w) for d in ("lines", "learned")}
     if args.no_restore:
         methods: dict[str, RestoreFn] = {f"detector: {d}": detect_only(d, w) for d in ("lines", "learned", "both")}
     else:
