@@ -79,6 +79,16 @@ def test_sr_gan_phase_runs_with_perceptual_loss(image_dir: Path, tmp_path: Path)
     assert result["step"] == 20
     assert _logged(out, "adv") and _logged(out, "d_loss") and _logged(out, "perceptual")
     assert (out / "best_gan.safetensors").is_file()
+    # a later run continues the GAN from both networks: the generator and the trained discriminator
+    from safetensors.torch import load_file
+
+    d_state = load_file(str(out / "discriminator.safetensors"))
+    again = SRTrainer(_sr_cfg(image_dir, tmp_path / "again", pretrain_steps=0, gan_steps=2, vgg_weights=str(vgg),
+                              disc_base=8, warm_start=str(out / "best_gan.safetensors"),
+                              warm_start_d=str(out / "discriminator.safetensors")))
+    again.warm_start(out / "best_gan.safetensors")
+    for k, v in again.D.state_dict().items():
+        assert torch.equal(v, d_state[k]), k
 
 
 def test_sr_real_world_chain_trains_against_sharpened_targets(image_dir: Path, tmp_path: Path) -> None:

@@ -71,6 +71,9 @@ class TrainConfig:
     log_every: int = 50
     ckpt_every: int = 1000
     warm_start: str | None = None  # generator weights (.safetensors) to start from
+    #: discriminator weights to start the GAN phase from (a run's ``discriminator.safetensors``):
+    #: a fresh discriminator spends hundreds of steps near chance before it teaches the generator
+    warm_start_d: str | None = None
     resume: bool = True  # continue from out_dir/last.safetensors if present
     pretrain_minutes: float | None = None  # wall-clock budget of the pretraining phase (LR follows it)
     gan_minutes: float | None = None  # wall-clock budget of the GAN phase

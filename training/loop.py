@@ -380,6 +380,16 @@ class GANTrainer(ABC):
         state = load_file(str(path))
         self.G.load_state_dict(state, strict=True)
         self.ema.model.load_state_dict(state, strict=True)
+        if self.cfg.warm_start_d:
+            self.D.load_state_dict(load_file(self.cfg.warm_start_d), strict=True)
+
+    def save_discriminator(self) -> None:
+        """The discriminator alone, for a later run's ``warm_start_d``."""
+        from safetensors.torch import save_file
+
+        if self.is_main and self.cfg.gan_steps > 0:
+            save_file({k: v.detach().cpu().contiguous() for k, v in self.D.state_dict().items()},
+                      str(self.out_dir / "discriminator.safetensors"))
 
     # ------------------------------------------------------------------ loop
     def samples(self) -> None:
@@ -444,7 +454,10 @@ class GANTrainer(ABC):
             if self.step % cfg.ckpt_every == 0:
                 self._snapshot()
                 self.save()
+                if phase == "gan":
+                    self.save_discriminator()
         self.save()
+        self.save_discriminator()
         if self.is_main:
             self.samples()
             self.log.plot()
