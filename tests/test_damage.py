@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from enhance.training import damage
-from enhance.training.damage import KINDS, Paper, age, benchmark_sample, old_print
+from enhance.training.damage import KINDS, Paper, age, benchmark_sample, old_print, vivid
 
 
 def _photo(h: int = 128, w: int = 160, seed: int = 0) -> np.ndarray:
@@ -69,6 +69,24 @@ def test_old_print_is_seeded_and_sometimes_clean() -> None:
     assert a[0].dtype == np.uint8 and a[0].shape == img.shape
     clean = [old_print(np.random.default_rng(s), img, PAPER, p_clean=1.0)[1].any() for s in range(3)]
     assert not any(clean)
+
+
+def test_vivid_raises_saturation_and_keeps_range() -> None:
+    x = _photo().astype(np.float32) / 255
+    sat = float((x.max(axis=2) - x.min(axis=2)).mean())
+    sats = []
+    for s in range(4):
+        v = vivid(np.random.default_rng(s), x)
+        assert v.shape == x.shape and v.dtype == np.float32 and 0 <= v.min() and v.max() <= 1
+        assert float(v.mean()) >= float(x.mean()) - 1e-6  # never darker
+        sats.append(float((v.max(axis=2) - v.min(axis=2)).mean()))
+    assert np.mean(sats) > 1.1 * sat
+    np.testing.assert_array_equal(vivid(np.random.default_rng(1), x), vivid(np.random.default_rng(1), x))
+    # old_print applies it only to modern photos, and only when asked
+    img = _photo()
+    plain = old_print(np.random.default_rng(3), img, PAPER, p_clean=1.0, aged=False)[0]
+    bright = old_print(np.random.default_rng(3), img, PAPER, p_clean=1.0, aged=False, p_vivid=1.0)[0]
+    assert not np.array_equal(plain, bright)
 
 
 def test_ageing_keeps_the_picture_and_changes_its_look() -> None:

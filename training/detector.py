@@ -61,6 +61,8 @@ class DetectorConfig:
     #: undamaged white shirts, black backgrounds and highlights teach the detector what is no damage
     p_clean: float = 0.15
     p_aged: float = 0.85
+    #: share of the modern photos made more saturated and brighter (:func:`training.damage.vivid`)
+    p_vivid: float = 0.0
     workers: int = 2
     base: int = 16
     levels: int = 4
@@ -108,12 +110,12 @@ def _init_worker(textures: list[str]) -> None:
     _WORKER["paper"] = Paper.load(textures)
 
 
-def _draw(args: tuple[str, int, int, tuple[float, float], float, float]) -> tuple[np.ndarray, np.ndarray]:
+def _draw(args: tuple[str, int, int, tuple[float, float], float, float, float]) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     from .damage import old_print
 
-    path, seed, crop, (s0, s1), p_clean, p_aged = args
+    path, seed, crop, (s0, s1), p_clean, p_aged, p_vivid = args
     rng = np.random.default_rng(seed)
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)
     if bgr is None:
@@ -127,7 +129,7 @@ def _draw(args: tuple[str, int, int, tuple[float, float], float, float]) -> tupl
     h, w = bgr.shape[:2]
     y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
     rgb = bgr[y : y + crop, x : x + crop, ::-1]
-    return old_print(rng, rgb, _WORKER["paper"], p_clean=p_clean, p_aged=p_aged)
+    return old_print(rng, rgb, _WORKER["paper"], p_clean=p_clean, p_aged=p_aged, p_vivid=p_vivid)
 
 
 def make_bank(
@@ -140,7 +142,8 @@ def make_bank(
                 return z["images"], z["masks"]
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(photos), n)
-    jobs = [(str(photos[k]), seed * 1_000_003 + i, cfg.bank_crop, cfg.scale_range, cfg.p_clean, cfg.p_aged)
+    jobs = [(str(photos[k]), seed * 1_000_003 + i, cfg.bank_crop, cfg.scale_range, cfg.p_clean, cfg.p_aged,
+             cfg.p_vivid)
             for i, k in enumerate(picks)]
     textures = [str(Path(cfg.data_root) / t) for t in cfg.textures]
     if cfg.workers <= 1:
