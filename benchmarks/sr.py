@@ -89,7 +89,10 @@ def opencv_dnn(algo: str, scale: int, models: Path) -> UpscaleFn | None:
     if not hasattr(cv2, "dnn_superres") or not path.is_file():
         return None
     sr = cv2.dnn_superres.DnnSuperResImpl_create()
-    sr.readModel(str(path))
+    try:
+        sr.readModel(str(path))
+    except cv2.error:  # OpenCV 5.1 parses the TensorFlow .pb as ONNX and fails
+        return None
     sr.setModel(algo, scale)
 
     def run(lr: np.ndarray) -> np.ndarray:
@@ -124,7 +127,8 @@ def build_methods(scale: int, data: Path, rep: common.Report, tile: int | str = 
         fn = opencv_dnn(algo, scale, dnn_dir)
         if fn is None:
             rep(f"> Note: {label} x{scale} skipped (cv2.dnn_superres missing: install "
-                "opencv-contrib-python-headless of the same version as opencv-python-headless; or no .pb file).")
+                "opencv-contrib-python-headless of the same version as opencv-python-headless; or no .pb file; or this "
+                "OpenCV cannot read it: 5.1's readModel takes the TensorFlow .pb files for ONNX).")
         else:
             methods.append(Method(label, fn))
     specs = sorted(enhance.list_models("upscale"), key=lambda s: s.name)
