@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: data paths, image loading, timing, markdown, the manifest.
+"""Helpers shared by the benchmark scripts: data paths, image loading, timing, markdown, distribution
+metrics over patches, the manifest.
 
 The scripts (``benchmarks/sr.py`` etc.) put this folder on ``sys.path`` and ``import common``.
 """
@@ -10,10 +11,15 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from enhance.metrics.features import FeatureExtractor
 
 REPO = Path(__file__).resolve().parent.parent
 #: ``../shared/data`` seen from the repository root.
@@ -216,6 +222,163 @@ class Report:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(self.parts) + "\n")
+
+
+# ---------------------------------------------------------------------------------------- distribution metrics
+#: Patch side (px) and patches per set of the distribution metrics. The sets have 5-100 images, too
+#: few for a set metric over whole images: over 64 px patches every row has hundreds of points.
+DIST_PATCH = 64
+DIST_PATCHES = 320
+
+
+def default_features(data: Path) -> str:
+    """The extractor spec of the distribution metrics: the pruned VGG-19 in the shared data folder."""
+    return f"vgg19p:{data / 'models' / 'vgg19_pruned' / 'e5_base.pth'}"
+
+
+def load_features(spec: str | None, data: Path) -> FeatureExtractor:
+    """``enhance.metrics.features.load_extractor(spec)`` on the CPU (``spec`` None: :func:`default_features`);
+    a missing or bad file ends the script with the library's message."""
+    from enhance.errors import EnhanceError
+    from enhance.metrics.features import load_extractor
+
+    try:
+        return load_extractor(spec or default_features(data), device="cpu")
+    except EnhanceError as exc:
+        raise SystemExit(f"--features: {exc} (--no-dist skips the distribution metrics)") from None
+
+
+def patch_corners(shape: tuple[int, ...], size: int, count: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """(y, x) top-left corners of at most ``count`` non-overlapping ``size`` px patches of an image of
+    ``shape`` (H, W, ...): the cells of a grid centred in the image, in raster order, a random choice of
+    ``count`` of them (``rng``) when it has more."""
+    h, w = shape[0], shape[1]
+    rows, cols = h // size, w // size
+    y0, x0 = (h - rows * size) // 2, (w - cols * size) // 2
+    cells = [(y0 + r * size, x0 + c * size) for r in range(rows) for c in range(cols)]
+    if len(cells) > count:
+        keep = np.sort(rng.choice(len(cells), count, replace=False))
+        cells = [cells[i] for i in keep]
+    return cells
+
+
+@dataclass(frozen=True)
+class DistScores:
+    """FID-style distance, precision / recall and density / coverage of one patch set against another."""
+
+    n_fake: int
+    n_real: int
+    fid: float
+    precision: float
+    recall: float
+    density: float
+    coverage: float
+
+
+class PatchFeatures:
+    """Features of patches, pooled per key (e.g. (method, set)), for the set metrics of ``enhance.metrics.sets``.
+
+    Each image of a set of ``n`` gets at most ``ceil(per_set / n)`` patches (:func:`patch_corners`,
+    drawn from a generator seeded by ``(seed, index in the set)``), so a set has about ``per_set``
+    at most and no image dominates; the caller cuts the same corners from an output and from its
+    reference. ``seconds`` is the time spent extracting features.
+    """
+
+    def __init__(self, extractor: FeatureExtractor, size: int = DIST_PATCH, per_set: int = DIST_PATCHES, seed: int = 0) -> None:
+        if size < 8 or per_set < 1:
+            raise ValueError(f"patch size must be >= 8 and patches per set >= 1, got {size} and {per_set}")
+        self.extractor = extractor
+        self.size = size
+        self.per_set = per_set
+        self.seed = seed
+        self.features: dict[Hashable, list[np.ndarray]] = {}
+        self.watch = Stopwatch()
+
+    @property
+    def seconds(self) -> float:
+        return self.watch.seconds
+
+    @property
+    def fid_name(self) -> str:
+        """The column name: the extractor's FID name, "FID-patches" for the published FID network."""
+        info = self.extractor.info
+        return f"{info.fid_name}-patches" if info.comparable else info.fid_name
+
+    def corners(self, shape: tuple[int, ...], index: int, n_images: int) -> list[tuple[int, int]]:
+        """The patch corners of image ``index`` (of ``shape``) of a set of ``n_images``."""
+        quota = -(-self.per_set // max(n_images, 1))
+        return patch_corners(shape, self.size, quota, np.random.default_rng([self.seed, index]))
+
+    def add(self, key: Hashable, img: np.ndarray, corners: Sequence[tuple[int, int]]) -> None:
+        """Append the features of the patches of uint8 ``img`` (H, W, 3) at ``corners`` to ``key``'s set."""
+        s = self.size
+        if not corners:  # an image smaller than one patch
+            return
+        with self.watch:
+            feats = self.extractor([np.ascontiguousarray(img[y : y + s, x : x + s]) for y, x in corners])
+        self.features.setdefault(key, []).append(feats)
+
+    def total(self) -> int:
+        """Patches extracted so far, all keys."""
+        return sum(self.count(k) for k in self.features)
+
+    def count(self, key: Hashable) -> int:
+        return sum(len(f) for f in self.features.get(key, []))
+
+    def scores(self, fake: Hashable, real: Hashable) -> DistScores | None:
+        """The set metrics of ``fake``'s patches against ``real``'s; None when either set has too few
+        (density / coverage need more than ``sets.DC_K``)."""
+        from enhance.metrics import sets
+
+        if min(self.count(fake), self.count(real)) <= max(sets.PR_K, sets.DC_K):
+            return None
+        f, r = np.concatenate(self.features[fake]), np.concatenate(self.features[real])
+        pr = sets.precision_recall(f, r)
+        dc = sets.density_coverage(f, r)
+        return DistScores(len(f), len(r), sets.fid(f, r), pr.precision, pr.recall, dc.density, dc.coverage)
+
+    def protocol(self) -> str:
+        """The paragraph that says what the distribution columns are, naming the extractor and its sha256."""
+        from enhance.metrics import sets
+
+        info = self.extractor.info
+        if info.comparable:  # the published FID network, but not on whole images
+            caveat = "the published FID network, but over patches, not whole images: **not comparable with published FID**"
+        else:
+            caveat = f"**{self.fid_name}, {info.note}**, and over patches, not whole images"
+        return (
+            f"**Distribution metrics** (`enhance.metrics.sets`) over the features of {info.name}, sha256 "
+            f"`{info.sha256[:12]}`: {caveat}. Each output and its HR are cut into the same non-overlapping "
+            f"{self.size}x{self.size} patches (a grid centred in the image; at most ceil({self.per_set} / images "
+            f"in the set) per image, a random choice seeded by ({self.seed}, image index) where the grid has more), "
+            f"pooled per method and set; the header gives the patch count (the same for outputs and HR). "
+            f"**{self.fid_name}**: Frechet distance of the Gaussians fitted to the output and the HR patch "
+            f"features (lower = closer; biased upwards for small sets, so compare rows within a column only). "
+            f"**P / R**: precision / recall (Kynkaanniemi et al. 2019, k = {sets.PR_K}): the share of output "
+            f"patches inside the HR patches' k-NN manifold (the outputs look real) / of HR patches inside the "
+            f"outputs' (the outputs cover the HR's variety). **D / C**: density / coverage (Naeem et al. 2020, "
+            f"k = {sets.DC_K}). Higher = better for P, R, D, C."
+        )
+
+
+def dist_table(rows: Sequence[tuple[str, Sequence[DistScores | None]]], set_labels: Sequence[str], fid_name: str) -> str:
+    """Markdown: one row per ``(label, scores per set)``; per set the FID-style distance, P / R and D / C."""
+    headers = ["method"]
+    for k, label in enumerate(set_labels):
+        found = [s.n_real for s in (scores[k] for _, scores in rows) if s is not None]
+        n = found[0] if found else 0
+        headers += [f"{label} ({n} patches) {fid_name}", f"{label} P / R", f"{label} D / C"]
+    out = []
+    for name, scores in rows:
+        row = [name]
+        for s in scores:
+            if s is None:
+                row += ["-", "-", "-"]
+            else:
+                row += [fmt(s.fid, 3 if s.fid < 10 else 1), f"{fmt(s.precision, 3)} / {fmt(s.recall, 3)}",
+                        f"{fmt(s.density, 3)} / {fmt(s.coverage, 3)}"]
+        out.append(row)
+    return md_table(headers, out)
 
 
 # ---------------------------------------------------------------------------------------- manifest

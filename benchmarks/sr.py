@@ -1,13 +1,17 @@
-"""Super-resolution benchmark: PSNR-Y / SSIM-Y on Set5, Set14, B100 and CPU speed, per scale.
+"""Super-resolution benchmark: PSNR-Y / SSIM-Y, distribution metrics over patches on Set5, Set14, B100 and CPU speed, per scale.
 
     python benchmarks/sr.py [--data ../shared/data] [--sets Set5 Set14 BSD100] [--scales 2 4]
                             [--limit N] [--html out/sr] [--write-manifest] [--save results/sr.md]
+                            [--features vgg19p:FILE | inception:FILE] [--dist-patch 64] [--dist-patches 320] [--no-dist]
 
 Protocol: LR = ``bench/sr/<set>/LR_x{s}`` (MATLAB bicubic), HR cropped to LR size * s, outputs
 rounded to uint8, PSNR/SSIM on BT.601 Y with ``s`` pixels shaved from each border
 (``enhance.metrics``). Speed: output megapixels per second of the method's call alone, on a fixed
 seeded random LR input (256x256 for x4, 512x512 for x2), best of 3 calls after a warm-up, on
-the CPU with torch's default thread count. Prints one markdown table per scale.
+the CPU with torch's default thread count. Distribution metrics (``common.PatchFeatures``): FID-style
+distance, precision / recall and density / coverage of the outputs' 64 px patches against the
+HR's at the same places, over the pruned VGG-19 of ``<data>/models/vgg19_pruned`` (or
+``--features``). Prints per scale a markdown table, and one of the distribution metrics.
 """
 
 from __future__ import annotations
@@ -170,19 +174,26 @@ def load_pair(root: Path, name: str, scale: int) -> tuple[np.ndarray, np.ndarray
     return lr, hr[: h * scale, : w * scale]
 
 
-def evaluate(methods: list[Method], data: Path, sets: list[str], scale: int, limit: int | None) -> dict[str, int]:
-    """Fill each method's per-set PSNR-Y/SSIM-Y lists; returns the number of images per set."""
+def evaluate(methods: list[Method], data: Path, sets: list[str], scale: int, limit: int | None,
+             dist: common.PatchFeatures | None = None) -> dict[str, int]:
+    """Fill each method's per-set PSNR-Y/SSIM-Y lists, and with ``dist`` the patch features of the
+    outputs (key ``(method name, set)``) and of the HR (``("HR", set)``); returns the number of images per set."""
     counts = {}
     for set_name in sets:
         root = data / "bench" / "sr" / set_name
         files = common.list_images(root / f"LR_x{scale}", limit)
         counts[set_name] = len(files)
-        for f in files:
+        for i, f in enumerate(files):
             lr, hr = load_pair(root, f.name, scale)
+            corners = dist.corners(hr.shape, i, len(files)) if dist is not None else []
+            if dist is not None:
+                dist.add(("HR", set_name), hr, corners)
             for m in methods:
                 sr = m.run(lr)[: hr.shape[0], : hr.shape[1]]
                 m.psnr.setdefault(set_name, []).append(metrics.psnr_y(sr, hr, scale))
                 m.ssim.setdefault(set_name, []).append(metrics.ssim_y(sr, hr, scale))
+                if dist is not None:
+                    dist.add((m.name, set_name), sr, corners)
     return counts
 
 
@@ -200,6 +211,12 @@ def table(methods: list[Method], sets: list[str], scale: int, counts: dict[str, 
         row.append(fmt(m.mp_per_cpu_s))
         rows.append(row)
     return md_table(headers, rows)
+
+
+def dist_table(methods: list[Method], sets: list[str], scale: int, dist: common.PatchFeatures) -> str:
+    """Markdown: rows = methods, columns = each set's FID-style distance, P / R and D / C against the HR patches."""
+    rows = [(m.name, [dist.scores((m.name, s), ("HR", s)) for s in sets]) for m in methods]
+    return common.dist_table(rows, [f"{set_label(s)} x{scale}" for s in sets], dist.fid_name)
 
 
 def manifest_metrics(methods: list[Method], sets: list[str], scale: int) -> dict[str, dict[str, float]]:
@@ -244,11 +261,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--write-manifest", action="store_true", help="store our models' numbers in weights/manifest.json")
     p.add_argument("--tile", default="auto", help="our models' tile size in input px ('auto', the default; 0 = whole image)")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
+    p.add_argument("--no-dist", action="store_true", help="skip the distribution metrics (FID-style, P / R, D / C)")
+    p.add_argument("--features", default=None, metavar="SPEC",
+                   help="their feature extractor, as `enhance eval --features`: vgg19p:FILE or inception:FILE "
+                        "(default: vgg19p:<data>/models/vgg19_pruned/e5_base.pth)")
+    p.add_argument("--dist-patch", type=int, default=common.DIST_PATCH, help="their patch side in px (default %(default)s)")
+    p.add_argument("--dist-patches", type=int, default=common.DIST_PATCHES,
+                   help="at most about this many patches per set (default %(default)s)")
     args = p.parse_args(argv)
     if args.write_manifest and args.limit is not None:
         p.error("--write-manifest needs the full sets (drop --limit)")
     if args.speed_only and args.no_speed:
         p.error("--speed-only and --no-speed exclude each other")
+    if args.dist_patch < 8 or args.dist_patches < 1:
+        p.error("--dist-patch must be at least 8 and --dist-patches positive")
     return args
 
 
@@ -264,12 +290,17 @@ def main(argv: list[str] | None = None) -> int:
         "is cropped to the HR, top-left.) Speed: output MP/s of the call alone, best of 3 after a warm-up, "
         f"CPU, {torch.get_num_threads()} torch threads, our models with tile={args.tile!r}.")
     rep()
+    extractor = None if args.no_dist or args.speed_only else common.load_features(args.features, args.data)
+    if extractor is not None:
+        rep(common.PatchFeatures(extractor, args.dist_patch, args.dist_patches).protocol())
+        rep()
     all_manifest: dict[str, dict[str, float]] = {}
     for scale in args.scales:
         t0 = time.perf_counter()
         methods = build_methods(scale, args.data, rep, int(args.tile) if args.tile.isdigit() else args.tile)
         sets = [] if args.speed_only else args.sets
-        counts = evaluate(methods, args.data, sets, scale, args.limit)
+        dist = None if extractor is None else common.PatchFeatures(extractor, args.dist_patch, args.dist_patches)
+        counts = evaluate(methods, args.data, sets, scale, args.limit, dist)
         if not args.no_speed:
             load_before = common.load_average()
             for m in methods:
@@ -281,7 +312,15 @@ def main(argv: list[str] | None = None) -> int:
         rep()
         rep(table(methods, sets, scale, counts))
         rep()
-        rep(f"_x{scale}: {time.perf_counter() - t0:.0f} s wall; {speed_note}._")
+        dist_note = ""
+        if dist is not None:
+            rep(f"#### x{scale}: distribution metrics over {args.dist_patch} px patches "
+                f"({dist.fid_name} lower, P / R and D / C higher = better)")
+            rep()
+            rep(dist_table(methods, sets, scale, dist))
+            rep()
+            dist_note = f" (of which {dist.seconds:.0f} s the features of {dist.total()} patches)"
+        rep(f"_x{scale}: {time.perf_counter() - t0:.0f} s wall{dist_note}; {speed_note}._")
         rep()
         all_manifest.update(manifest_metrics(methods, sets, scale))
     rep(f"> Reference: {REFERENCE_X4}")
