@@ -1,13 +1,14 @@
 """The inference engine: an :class:`Enhancer` runs one model on images of any size.
 
 Contract of the network it wraps (see :class:`enhance.spec.ModelSpec`): input ``(1, 3 + extra, H, W)``
-float32 in [0, 1], output ``(1, 3, H*scale, W*scale)``. The Enhancer composes the parts that do the
-work: a runner from :func:`enhance.runners.make_runners` (pads to the size multiple, runs, clamps,
-crops; PyTorch or ONNX Runtime, fp16 or fp32), wrapped in :class:`enhance.tiling.Tiled` and
-:class:`enhance.ensemble.Ensemble`; and the task's own steps: the noise-level channel of a
-denoiser, the hole filling of an inpainter (:mod:`enhance.holes`). Grayscale images are run as RGB
-and averaged back to one channel; alpha is upscaled separately (bicubic) and never dropped.
-Everything here is deterministic.
+float32 in [0, 1], output ``(1, 3, H*scale, W*scale)``. The Enhancer is a facade over the parts that
+do the work: a runner from :func:`enhance.runners.make_runners` (pads to the size multiple, runs,
+clamps, crops; PyTorch or ONNX Runtime, fp16 or fp32), wrapped in :class:`enhance.tiling.Tiled` and
+:class:`enhance.ensemble.Ensemble`; and the task object of the model (:mod:`enhance.tasks`:
+:class:`~enhance.tasks.Upscale`, :class:`~enhance.tasks.Denoise` with its noise-level channel,
+:class:`~enhance.tasks.Inpaint` with its hole filling). What it adds is not the model's: grayscale
+images are run as RGB and averaged back to one channel; alpha is upscaled separately (bicubic) and
+never dropped; frames, numpy and PIL. Everything here is deterministic.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,33 +28,22 @@ from enhance import holes
 from enhance.devices import resolve_device
 from enhance.ensemble import ENSEMBLE_SIZES, Ensemble, check_ensemble
 from enhance.ensemble import view as _view
-from enhance.errors import EnhanceError, InvalidInputError
-from enhance.ops.noise import noise_sigma
+from enhance.errors import InvalidInputError
 from enhance.runners import BACKENDS, Runners, make_runners
 from enhance.spec import ModelSpec
+from enhance.tasks import Denoise, ImageTask, Inpaint, Run, Upscale, companion_spec, estimate_noise_sigma, stage
 from enhance.tiling import ProgressFn, Tiled
 
 if TYPE_CHECKING:
     from enhance.io import ImageData
 
-T = TypeVar("T")
-
 MIN_TILE = 32
 __all__ = ["BACKENDS", "ENSEMBLE_SIZES", "Enhancer", "ProgressFn", "estimate_noise_sigma", "resolve_device"]
 CPU_MAX_TILE = 256  # larger CPU tiles are slower per pixel (cache), measured on 2 cores
-# ONNX Runtime is the other way round: int8 on 2 cores, 512 vs 256 px tiles (median of 3): x4 at
-# 512 / 768 px input 10.39 vs 8.77 / 9.88 vs 8.48 output MP/s, denoise at 1024 px 1.27 vs 0.95
+# ONNX Runtime is the other way round: int8 runs faster with 512 px tiles than with 256 px on the
+# CPU (benchmarks/results/export.md)
 ORT_CPU_MAX_TILE = 512
 GPU_MAX_TILE = 1024
-
-
-def estimate_noise_sigma(rgb: np.ndarray) -> float:
-    """Gaussian noise level (on 0-255, per channel) of an ``(H, W)`` or ``(H, W, C)`` float image in
-    [0, 1] (:func:`enhance.ops.noise.noise_sigma`). Measured on 30 CBSD68/Kodak24 images with sigma
-    5/15/25/50: 6.3/15.8/25.5/50.3 on average (texture adds a little at low levels)."""
-    planes = rgb[..., None] if rgb.ndim == 2 else rgb
-    x = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32)).permute(2, 0, 1)[None]
-    return float(noise_sigma(x)[0]) * 255.0
 
 
 class Enhancer:
@@ -69,7 +59,7 @@ class Enhancer:
     Inpainting models fill holes deeper than ``hole_reach`` px coarse to fine (:mod:`enhance.holes`);
     ``None`` runs one pass whatever the hole. One whose spec names a ``thin_model`` hands its thin holes
     (scratches, dust) and the rim of its other holes to that model, loaded as ``thin`` with the same
-    settings; set ``thin = None`` to fill everything with the main model.
+    settings; set ``thin = None`` to fill everything with the main model (:class:`enhance.tasks.Inpaint`).
     """
 
     hole_reach: int | None = holes.REACH
@@ -103,14 +93,9 @@ class Enhancer:
             raise InvalidInputError(f"tile must be at least {MIN_TILE} pixels (or 0 for no tiling), got {tile}")
         self.tile = tile
         #: the model that fills thin holes for this one (``spec.thin_model``), if it is installed
-        self.thin: Enhancer | None = None
-        if spec.thin_model:
-            from enhance.registry import default_registry
-
-            reg = default_registry()
-            if spec.thin_model in reg:
-                self.thin = Enhancer(reg.get(spec.thin_model), device=self.device, tile=tile, half=half,
-                                      backend=backend, ensemble=ensemble)
+        thin = companion_spec(spec)
+        self.thin: Enhancer | None = None if thin is None else Enhancer(
+            thin, device=self.device, tile=tile, half=half, backend=backend, ensemble=ensemble)
 
     @property
     def label(self) -> str:
@@ -147,16 +132,35 @@ class Enhancer:
         side = int(math.sqrt(budget / bytes_per_px))
         return max(MIN_TILE * 2, min(cap, side))
 
+    def run(self, precise: bool = False) -> Run:
+        """The model tiled and ensembled, on the runner for an image (``precise``: the float32 one
+        where fp16 was chosen automatically, as for >8-bit images). The tile is chosen at each call."""
+
+        def run(x: torch.Tensor, progress: ProgressFn | None = None) -> torch.Tensor:
+            spec = self.spec
+            tile = self._auto_tile() if self.tile == "auto" else int(self.tile or 0)
+            retry = self.device.type == "cuda" and self.tile in ("auto", None)
+            tiled = Tiled(self.runners.get(precise), spec.scale, tile, spec.tile_overlap, spec.size_multiple, retry)
+            return Ensemble(tiled, self.ensemble)(x, progress)
+
+        return run
+
     def run_tensor(self, x: torch.Tensor, progress: ProgressFn | None = None, *, precise: bool = False) -> torch.Tensor:
-        """Run on ``(1, 3 + extra, H, W)`` float in [0, 1]; returns ``(1, 3, H*s, W*s)`` on the CPU.
-        ``precise``: the float32 runner where fp16 was chosen automatically (as for >8-bit images)."""
+        """Run on ``(1, 3 + extra, H, W)`` float in [0, 1]; returns ``(1, 3, H*s, W*s)`` on the CPU."""
         if x.ndim != 4 or x.shape[0] != 1:
             raise InvalidInputError(f"expected a (1, C, H, W) tensor, got shape {tuple(x.shape)}")
-        spec = self.spec
-        tile = self._auto_tile() if self.tile == "auto" else int(self.tile or 0)
-        retry = self.device.type == "cuda" and self.tile in ("auto", None)
-        tiled = Tiled(self.runners.get(precise), spec.scale, tile, spec.tile_overlap, spec.size_multiple, retry)
-        return Ensemble(tiled, self.ensemble)(x, progress)
+        return self.run(precise)(x, progress)
+
+    def task(self, precise: bool = False) -> ImageTask:
+        """The task object of this model (by ``spec.condition``) over :meth:`run`; an inpainter gets
+        ``thin``'s own fill as its companion and ``hole_reach``."""
+        run = self.run(precise)
+        if self.spec.condition == "sigma":
+            return Denoise(self.spec, run)
+        if self.spec.condition != "mask":
+            return Upscale(self.spec, run)
+        thin = None if self.thin is None else Inpaint(self.thin.spec, self.thin.run(precise), reach=self.thin.hole_reach)
+        return Inpaint(self.spec, run, thin=thin, reach=self.hole_reach)
 
     # ------------------------------------------------------------------ arrays
     def enhance_rgb(
@@ -170,97 +174,22 @@ class Enhancer:
         precise: bool = False,
     ) -> np.ndarray:
         """Enhance a float32 ``(H, W, C)`` array in [0, 1] (C = 1 or 3); returns ``(H*s, W*s, C)``.
-        ``precise``: run in float32 where fp16 was chosen automatically (as for >8-bit images)."""
+        ``mask`` is for inpainters, ``sigma`` / ``strength`` for denoisers; ``precise``: run in
+        float32 where fp16 was chosen automatically (as for >8-bit images)."""
         if rgb.ndim != 3 or rgb.shape[2] not in (1, 3):
             raise InvalidInputError(f"expected an (H, W, 1|3) array, got shape {rgb.shape}")
-        channels = rgb.shape[2]
-        img = np.repeat(rgb, 3, axis=2) if channels == 1 else rgb
-        cond = self.spec.condition
-        if cond == "mask":
-            if mask is None:
-                raise InvalidInputError(f"model {self.spec.name} needs a mask (white = area to fill)")
-            if mask.shape[:2] != rgb.shape[:2]:
-                raise InvalidInputError(
-                    f"mask size {mask.shape[1]}x{mask.shape[0]} does not match image size {rgb.shape[1]}x{rgb.shape[0]}"
-                )
-            m = mask if mask.ndim == 2 else mask.max(axis=2)
-            hole = m > 0.5
-            if hole.all():
-                raise InvalidInputError("the mask covers the whole image: no pixels are left to fill the hole from")
-            arr = self._inpaint(img, hole, progress, precise)
+        grey = rgb.shape[2] == 1
+        img = np.repeat(rgb, 3, axis=2) if grey else rgb
+        task = self.task(precise)
+        if isinstance(task, Inpaint):
+            arr = task(img, mask, progress)
+        elif isinstance(task, Denoise):
+            arr = task(img, sigma=sigma, strength=strength, progress=progress)
         else:
-            x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
-            if cond == "sigma":
-                level = estimate_noise_sigma(img) * strength if sigma is None else float(sigma)
-                level = float(np.clip(level, 0.0, 75.0))
-                x = torch.cat([x, torch.full_like(x[:, :1], level / 255.0)], 1)
-            out = self.run_tensor(x, progress, precise=precise)
-            arr = out[0].permute(1, 2, 0).numpy()
-        if channels == 1:
+            arr = task(img, progress)
+        if grey:
             arr = arr.mean(axis=2, keepdims=True)
         return np.ascontiguousarray(arr, dtype=np.float32)
-
-    def _inpaint(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
-        """Fill ``hole`` (bool ``(H, W)``) in ``img`` (``(H, W, 3)``); known pixels are kept exactly.
-
-        With a companion model (``spec.thin_model``), thin holes are first filled by Navier-Stokes so
-        that the main pass sees them as known; the main model fills the rest (coarse to fine for deep
-        holes, :mod:`enhance.holes`); then the companion fills the thin holes again, and the rim of
-        the others ring by ring from the outside in (``holes.rim_rings``), each ring's bounding box
-        only. Progress is reported for every pass, coarse ones included (each a share of the count)."""
-        if self.thin is None:
-            return self._fill(img, hole, progress, precise)
-        if holes.hole_depth(hole) <= holes.THIN_DEPTH:  # every part thin: nothing for the main model
-            return self.thin._fill(img, hole, progress, precise)
-        rings = holes.rim_rings(hole)
-        passes = 1 + len(rings)
-        img = self.main_fill(img, hole, _stage(progress, 0, passes), precise)
-        for k, ring in enumerate(rings):  # the first ring holds the thin holes (depth <= THIN_DEPTH)
-            img = self.refill_ring(img, ring, _stage(progress, k + 1, passes), precise)
-        return img
-
-    def main_fill(
-        self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None = None, precise: bool = False
-    ) -> np.ndarray:
-        """This model's fill of ``hole`` before the companion redoes the rim: the thin parts
-        (``holes.thin_parts``) filled by Navier-Stokes, the rest by this model with them as context.
-        The thin-hole model is trained on the rings of this fill (``training/rings.py``)."""
-        thin = holes.thin_parts(hole)
-        rest = hole & ~thin
-        img = holes.prefill_ns(img, thin) if thin.any() else img
-        return self._fill(img, rest, progress, precise) if rest.any() else np.asarray(img, dtype=np.float32)
-
-    def refill_ring(
-        self, img: np.ndarray, ring: np.ndarray, progress: ProgressFn | None = None, precise: bool = False
-    ) -> np.ndarray:
-        """A copy of ``img`` with ``ring`` (one of ``holes.rim_rings``) filled again by the thin-hole
-        model, run on the ring's bounding box plus ``holes.RING_MARGIN`` px only."""
-        if self.thin is None:
-            raise EnhanceError(f"model {self.spec.name!r} has no thin-hole companion to refill rims with")
-        out = np.array(img, dtype=np.float32)
-        rows, cols = holes.crop_box(ring, holes.RING_MARGIN)
-        out[rows, cols] = self.thin._fill(out[rows, cols], ring[rows, cols], progress, precise)
-        return out
-
-    def _fill(self, img: np.ndarray, hole: np.ndarray, progress: ProgressFn | None, precise: bool) -> np.ndarray:
-        """This model's own fill of ``hole``: after a Navier-Stokes prefill in one pass
-        (``spec.prefill == "ns"``), else with the hole zeroed, coarse to fine."""
-        passes = 0
-
-        def fill(rgb: np.ndarray, h: np.ndarray, depth: int) -> np.ndarray:
-            nonlocal passes
-            passes = max(passes, depth + 1)  # the coarsest pass comes first and knows how many follow
-            x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-            t = torch.from_numpy(h.astype(np.float32))[None, None]
-            known = x * (1 - t)
-            out = self.run_tensor(torch.cat([x if prefilled else known, t], 1),
-                                  _stage(progress, passes - 1 - depth, passes), precise=precise)
-            return (out * t + known)[0].permute(1, 2, 0).numpy()
-
-        prefilled = self.spec.prefill == "ns"
-        if prefilled:
-            return fill(holes.prefill_ns(img, hole), hole, 0)
-        return holes.fill_coarse_to_fine(fill, img, hole, self.hole_reach)
 
     def upscale_alpha(self, alpha: np.ndarray) -> np.ndarray:
         """Resize an ``(H, W)`` alpha plane by the model's scale (bicubic, clamped)."""
@@ -287,7 +216,7 @@ class Enhancer:
         for k, (pixels, alpha) in enumerate(frames):
             # fp16 keeps about 11 bits: a 12/16-bit image (medical, raw scans) runs in float32 unless half was asked for
             done = self.enhance_rgb(pixels, mask=mask, sigma=sigma, strength=strength,
-                                    progress=_stage(progress, k, len(frames)), precise=image.bit_depth > 8)
+                                    progress=stage(progress, k, len(frames)), precise=image.bit_depth > 8)
             out.append((done, None if alpha is None else self.upscale_alpha(alpha)))
         return image.with_frames(out)
 
@@ -299,17 +228,6 @@ class Enhancer:
         mask_arr = io.read_mask(mask)
         out = self.enhance_image(data, mask=mask_arr, sigma=sigma, strength=strength)
         return back(out, info)
-
-
-def _stage(progress: ProgressFn | None, index: int, count: int) -> ProgressFn | None:
-    """``progress`` for pass ``index`` of ``count``: its tiles fill that share of one running count."""
-    if progress is None:
-        return None
-
-    def report(done: int, total: int) -> None:
-        progress(index * total + done, count * total)
-
-    return report
 
 
 def _from_any(image: Any) -> tuple[Any, Any, Callable[[Any, Any], Any]]:

@@ -16,7 +16,7 @@ At the benchmark's own size (holes up to ~90 px from their edge), with ``REACH``
 first 8 (-0.02 dB) or on CBSD68's boxes (-0.01 dB).
 
 Thin holes (scratches, cracks, dust) can go to a model that corrects a Navier-Stokes fill instead
-(``thin_parts``, ``prefill_ns``; the Enhancer's ``thin`` companion), which also refines the rim of
+(``thin_parts``, ``prefill_ns``; the companion of :class:`enhance.tasks.Inpaint`), which also refines the rim of
 the deeper holes after the main model (``rim_rings``).
 """
 

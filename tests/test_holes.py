@@ -186,7 +186,7 @@ def test_thin_holes_go_to_the_thin_model() -> None:
     out = main.enhance_rgb(scene, mask=(scratch | box).astype(np.float32))
     assert np.allclose(out[scratch | box], 0.5)
     with pytest.raises(EnhanceError, match="thin-hole"):
-        main.refill_ring(scene, rim)
+        main.task().refill_ring(scene, rim)
 
 
 def test_progress_runs_once_through_both_passes() -> None:

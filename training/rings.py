@@ -1,6 +1,6 @@
 """Training samples for the thin-hole model's second job: redoing the rim of a deep hole.
 
-At inference (``enhance.engine.Enhancer._inpaint``) the main inpainting model fills a deep hole, then
+At inference (``enhance.tasks.Inpaint.fill_holes``) the main inpainting model fills a deep hole, then
 the thin-hole model refills its rim ring by ring from the outside in (``enhance.holes.rim_rings``):
 each ring is filled by Navier-Stokes from what surrounds it (the known image or the rings already
 redone on one side, the main model's fill on the other) and the network corrects that. Trained on
@@ -9,8 +9,8 @@ samples show it both.
 
 A :class:`RingBank` holds clean crops, deep masks (strokes and boxes, drawn larger and cropped) and
 for each a ring ``k`` with the image as ring ``k`` finds it at inference: the teacher's main fill
-(``Enhancer.main_fill``) with rings ``0 .. k-1`` redone by the teacher's thin-hole model
-(``Enhancer.refill_ring``). Computed once, at the start of training.
+(``Inpaint.main_fill``) with rings ``0 .. k-1`` redone by the teacher's thin-hole model
+(``Inpaint.refill_ring``). Computed once, at the start of training.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ MAX_HOLE_FRACTION = 0.6
 
 
 class Teacher(Protocol):
-    """What the bank needs of an inpainting ``enhance.engine.Enhancer``."""
+    """What the bank needs of an inpainting task (:class:`enhance.tasks.Inpaint`)."""
 
     def main_fill(self, img: np.ndarray, hole: np.ndarray) -> np.ndarray: ...
 
@@ -123,6 +123,7 @@ def load_teacher(model: str, device: str | torch.device = "cpu") -> Teacher:
     from enhance.api import get_spec
     from enhance.engine import Enhancer
     from enhance.errors import ConfigError
+    from enhance.tasks import Inpaint
     from enhance.weightstore import sha256_file
 
     path = Path(model)
@@ -130,7 +131,7 @@ def load_teacher(model: str, device: str | torch.device = "cpu") -> Teacher:
         spec = dataclasses.replace(get_spec("inpaint"), weights=path, sha256=sha256_file(path))
     else:
         spec = get_spec(model)
-    enh = Enhancer(spec, device=device, tile=0)
-    if enh.thin is None:
+    teacher = Enhancer(spec, device=device, tile=0).task()
+    if not isinstance(teacher, Inpaint) or teacher.thin is None:
         raise ConfigError(f"ring_teacher {model!r} has no thin-hole companion (spec.thin_model) installed")
-    return enh
+    return teacher
