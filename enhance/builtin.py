@@ -1,21 +1,25 @@
 """The built-in models, listed in one place. sha256 sums and measured metrics come from the manifest.
 
-Each entry names the architecture it loads into; the variants of one architecture (fidelity, gan,
-real) differ only in their weights, tag and description. An entry whose weights are not in the
-manifest is not registered.
+Architectures and weights are described apart (timm's pretrained cfg): an :class:`Arch` is the
+network and the input it takes; a :class:`Weights` record is one weight file for an architecture,
+with its model name, variant tag, texts and headline metric. The fidelity, gan and real variants of
+one architecture are one :class:`Arch` and three records, and adding a weight for an existing
+architecture is one record in :data:`WEIGHTS`. A record whose file is not in the manifest is not
+registered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from torch import nn
 
 from enhance.archs.srnet import CompactSR
 from enhance.archs.unet import UNetRestorer
-from enhance.spec import Condition, ModelSpec, Task
+from enhance.spec import Condition, ModelSpec, Prefill, Task
 from enhance.weightstore import read_manifest, weights_dir
 
 TRAIN_DATA = "BSDS400 (Berkeley, research use) + 47 Debian wallpaper photos (GPL-2+/CC-BY(-SA)/CC0)"
@@ -25,59 +29,82 @@ INVENTS = (" It invents plausible detail: not for medical, forensic or measureme
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One built-in model: its name, what it does and the architecture its weights load into."""
+class Arch:
+    """One architecture as the library runs it: the task, how to build the network, and its input
+    (``condition``, ``prefill``; see :class:`enhance.spec.ModelSpec`). The size multiple is read
+    from the network itself (:func:`size_multiple`)."""
 
     name: str
     task: Task
     build: Callable[[], nn.Module]
-    description: str
     scale: int = 1
-    variant: str = "default"
     condition: Condition = "none"
+    prefill: Prefill = "none"
     tile_overlap: int = 24
-    training_data: str = TRAIN_DATA
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One weight file of an :class:`Arch`: the model name it is registered as (the file is
+    ``<name>.safetensors``, its card ``<name>.md``), its variant tag, what it is for, the manifest
+    metric the README's model table shows, and the thin-hole companion it was tuned with."""
+
+    name: str
+    arch: Arch
+    description: str
+    variant: str = "default"
     headline: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    training_data: str = TRAIN_DATA
+    thin_model: str | None = None
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.safetensors"
 
 
-def _sr_variants(scale: int) -> tuple[Entry, ...]:
-    """The real / gan / fidelity weights of the x``scale`` CompactSR (one architecture, three tags)."""
-    arch = partial(CompactSR, scale, 64, 8)
-    x = f"x{scale}"
-    return (
-        Entry(f"sr-{x}-real", "upscale", arch, headline="real photos NIQE", scale=scale, variant="real",
-              training_data=TRAIN_DATA_REAL,
-              description=f"{x} real-world upscaler (GAN, trained on JPEG, noise, blur and resize chains): "
-                          "the default for ordinary photos." + INVENTS),
-        Entry(f"sr-{x}-gan", "upscale", arch, headline=f"Set5 {x} PSNR-Y", scale=scale, variant="gan",
-              description=f"{x} SRGAN-style upscaler, GAN fine-tuned on bicubic LR: sharper, for clean photos."
-                          + INVENTS),
-        Entry(f"sr-{x}-fidelity", "upscale", arch, headline=f"Set5 {x} PSNR-Y", scale=scale, variant="fidelity",
-              description=f"{x} upscaler trained for PSNR: faithful, for medical and archival work"),
-    )
+SR_X4 = Arch("compact-sr-x4", "upscale", partial(CompactSR, 4, 64, 8), scale=4)
+SR_X4_FAST = Arch("compact-sr-x4-48", "upscale", partial(CompactSR, 4, 48, 8), scale=4)
+SR_X2 = Arch("compact-sr-x2", "upscale", partial(CompactSR, 2, 64, 8), scale=2)
+DENOISE = Arch("unet-denoise", "denoise", partial(UNetRestorer, 1, 48, 3, True), condition="sigma", tile_overlap=64)
+INPAINT = Arch("unet-inpaint", "inpaint", partial(UNetRestorer, 1, 48, 4, False), condition="mask", tile_overlap=96)
+INPAINT_THIN = Arch("unet-inpaint-thin", "inpaint", partial(UNetRestorer, 1, 32, 2, True), condition="mask",
+                    prefill="ns")
+
+#: what each variant of an upscaler is for, ``{x}`` standing for its scale (x4, x2)
+_SR_TEXTS = {
+    "real": "{x} real-world upscaler (GAN, trained on JPEG, noise, blur and resize chains): "
+            "the default for ordinary photos." + INVENTS,
+    "gan": "{x} SRGAN-style upscaler, GAN fine-tuned on bicubic LR: sharper, for clean photos." + INVENTS,
+    "fidelity": "{x} upscaler trained for PSNR: faithful, for medical and archival work",
+}
 
 
-_ENTRIES: tuple[Entry, ...] = (
-    *_sr_variants(4),
-    Entry("sr-x4-fast", "upscale", partial(CompactSR, 4, 48, 8), headline="Set5 x4 PSNR-Y",
-          scale=4, variant="fast",
-          description="sr-x4-fidelity with 25 % of its channels pruned, then distilled: faster on CPUs"),
-    *_sr_variants(2),
-    Entry("denoise", "denoise", partial(UNetRestorer, 1, 48, 3, True), headline="CBSD68 s25 PSNR",
-          condition="sigma", tile_overlap=64,
-          description="blind denoiser (Gaussian, Poisson, JPEG, grain) with a noise-level control; Pix2Pix + WGAN-GP"),
-    Entry("denoise-real", "denoise", partial(UNetRestorer, 1, 48, 3, True), headline="PolyU real-noise PSNR",
-          variant="real", condition="sigma", tile_overlap=64,
-          description="denoiser for real camera noise (phone and camera JPEGs), trained on a simulated camera "
-                      "pipeline; weaker than denoise on Gaussian noise"),
-    Entry("inpaint", "inpaint", partial(UNetRestorer, 1, 48, 4, False), headline="Kodak24 strokes hole PSNR",
-          condition="mask", tile_overlap=96, extra={"thin_model": "inpaint-thin"},
-          description="inpainting U-Net for strokes, boxes and scratches; Pix2Pix + WGAN-GP"),
-    Entry("inpaint-thin", "inpaint", partial(UNetRestorer, 1, 32, 2, True), headline="Kodak24 scratches hole PSNR",
-          variant="thin", condition="mask",
-          extra={"prefill": "ns"},
-          description="thin holes (scratches, dust): Navier-Stokes fill + a learned correction; inpaint uses it for them"),
+def _sr(arch: Arch, variant: str, headline: str, training_data: str = TRAIN_DATA) -> Weights:
+    """The ``variant`` weights of an upscaler ``arch``: named ``sr-x<scale>-<variant>``."""
+    x = f"x{arch.scale}"
+    return Weights(f"sr-{x}-{variant}", arch, _SR_TEXTS[variant].format(x=x), variant=variant, headline=headline,
+                   training_data=training_data)
+
+
+#: every built-in weight file, in the order ``enhance models`` and ``list_models()`` give them
+WEIGHTS: tuple[Weights, ...] = (
+    _sr(SR_X4, "real", "real photos NIQE", TRAIN_DATA_REAL),
+    _sr(SR_X4, "gan", "Set5 x4 PSNR-Y"),
+    _sr(SR_X4, "fidelity", "Set5 x4 PSNR-Y"),
+    Weights("sr-x4-fast", SR_X4_FAST, "sr-x4-fidelity with 25 % of its channels pruned, then distilled: faster on CPUs",
+            variant="fast", headline="Set5 x4 PSNR-Y"),
+    _sr(SR_X2, "real", "real photos NIQE", TRAIN_DATA_REAL),
+    _sr(SR_X2, "gan", "Set5 x2 PSNR-Y"),
+    _sr(SR_X2, "fidelity", "Set5 x2 PSNR-Y"),
+    Weights("denoise", DENOISE, "blind denoiser (Gaussian, Poisson, JPEG, grain) with a noise-level control; "
+            "Pix2Pix + WGAN-GP", headline="CBSD68 s25 PSNR"),
+    Weights("denoise-real", DENOISE, "denoiser for real camera noise (phone and camera JPEGs), trained on a "
+            "simulated camera pipeline; weaker than denoise on Gaussian noise", variant="real",
+            headline="PolyU real-noise PSNR"),
+    Weights("inpaint", INPAINT, "inpainting U-Net for strokes, boxes and scratches; Pix2Pix + WGAN-GP",
+            headline="Kodak24 strokes hole PSNR", thin_model="inpaint-thin"),
+    Weights("inpaint-thin", INPAINT_THIN, "thin holes (scratches, dust): Navier-Stokes fill + a learned correction; "
+            "inpaint uses it for them", variant="thin", headline="Kodak24 scratches hole PSNR"),
 )
 
 
@@ -90,9 +117,34 @@ def size_multiple(build: Callable[[], nn.Module]) -> int:
         return int(getattr(build(), "size_multiple", 1))
 
 
-def builtin_entries() -> tuple[Entry, ...]:
-    """Every built-in entry, whether or not its weights are installed (the release tool needs them)."""
-    return _ENTRIES
+def builtin_weights() -> tuple[Weights, ...]:
+    """Every built-in weight record, whether or not its file is installed (the release tool needs them)."""
+    return WEIGHTS
+
+
+def spec_of(w: Weights, sha256: str, metrics: dict[str, float], folder: Path) -> ModelSpec:
+    """The :class:`ModelSpec` of weight record ``w``, its file in ``folder``."""
+    arch = w.arch
+    return ModelSpec(
+        name=w.name,
+        task=arch.task,
+        scale=arch.scale,
+        build=arch.build,
+        weights=folder / w.file,
+        sha256=sha256,
+        licence=LICENCE,
+        training_data=w.training_data,
+        description=w.description,
+        variant=w.variant,
+        condition=arch.condition,
+        prefill=arch.prefill,
+        thin_model=w.thin_model,
+        size_multiple=size_multiple(arch.build),
+        tile_overlap=arch.tile_overlap,
+        metrics=metrics,
+        card=folder / f"{w.name}.md",
+        headline=w.headline,
+    )
 
 
 def builtin_specs() -> list[ModelSpec]:
@@ -100,30 +152,10 @@ def builtin_specs() -> list[ModelSpec]:
     folder = weights_dir()
     manifest = read_manifest(folder)
     specs = []
-    for e in _ENTRIES:
-        entry = manifest.get(f"{e.name}.safetensors")
+    for w in WEIGHTS:
+        entry = manifest.get(w.file)
         if entry is None:
             continue
         metrics = entry.get("metrics", {})
-        specs.append(
-            ModelSpec(
-                name=e.name,
-                task=e.task,
-                scale=e.scale,
-                build=e.build,
-                weights=folder / f"{e.name}.safetensors",
-                sha256=str(entry["sha256"]),
-                licence=LICENCE,
-                training_data=e.training_data,
-                description=e.description,
-                variant=e.variant,
-                condition=e.condition,
-                size_multiple=size_multiple(e.build),
-                tile_overlap=e.tile_overlap,
-                metrics=dict(metrics) if isinstance(metrics, dict) else {},
-                card=folder / f"{e.name}.md",
-                headline=e.headline,
-                **e.extra,  # type: ignore[arg-type]
-            )
-        )
+        specs.append(spec_of(w, str(entry["sha256"]), dict(metrics) if isinstance(metrics, dict) else {}, folder))
     return specs

@@ -99,3 +99,31 @@ def test_weights_found_from_a_checkout_imported_without_install(monkeypatch: pyt
 
     monkeypatch.setattr(weightstore.resources, "files", missing)
     assert weights_dir() == Path(enhance.weights.__file__).parent
+
+
+def test_weight_records_name_one_file_and_one_variant_each() -> None:
+    """Built-in weights are records over shared architectures: unique names, and one variant tag per
+    architecture (the selection policy picks a variant)."""
+    from enhance.builtin import WEIGHTS
+
+    assert len({w.name for w in WEIGHTS}) == len(WEIGHTS)
+    assert all(w.file == f"{w.name}.safetensors" for w in WEIGHTS)
+    tags = [(w.arch.name, w.variant) for w in WEIGHTS]
+    assert len(set(tags)) == len(tags)
+    assert len({w.arch.name for w in WEIGHTS}) == len({w.arch for w in WEIGHTS})
+
+
+def test_a_weight_record_is_all_a_new_weight_file_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from enhance import builtin
+    from enhance.weightstore import write_manifest
+
+    torch.manual_seed(0)
+    save_weights(builtin.SR_X2.build(), tmp_path / "sr-x2-test.safetensors")
+    write_manifest(tmp_path)
+    record = builtin.Weights("sr-x2-test", builtin.SR_X2, "a test weight", variant="test", headline="none")
+    monkeypatch.setattr(builtin, "weights_dir", lambda: tmp_path)
+    monkeypatch.setattr(builtin, "WEIGHTS", (record, *builtin.WEIGHTS))
+    (spec,) = builtin.builtin_specs()  # the shipped files are not in this folder's manifest
+    assert (spec.name, spec.task, spec.scale, spec.variant, spec.size_multiple) == ("sr-x2-test", "upscale", 2, "test", 1)
+    assert spec.weights == tmp_path / "sr-x2-test.safetensors" and spec.card == tmp_path / "sr-x2-test.md"
+    assert isinstance(build_model(spec), CompactSR)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from enhance.builtin import builtin_entries
+from enhance.builtin import builtin_weights
 from enhance.weightstore import save_weights, weights_dir, write_manifest
 
 
@@ -21,7 +21,7 @@ def release(src: Path, name: str, fp16: bool = False, folder: Path | None = None
 
     from .detector import build_detector
 
-    builders = {e.name: e.build for e in builtin_entries()}
+    builders = {w.name: w.arch.build for w in builtin_weights()}
     builders[defects.WEIGHTS_FILE.removesuffix(".safetensors")] = lambda: build_detector(defects.BASE, defects.LEVELS)
     if name not in builders:
         raise SystemExit(f"unknown model name {name!r} (known: {', '.join(builders)})")
