@@ -234,6 +234,17 @@ DIST_PATCH = 64
 DIST_PATCHES = 320
 
 
+def add_dist_arguments(p: argparse.ArgumentParser) -> None:
+    """The distribution-metric flags of a benchmark: ``--no-dist``, ``--features``, ``--dist-patch``, ``--dist-patches``."""
+    p.add_argument("--no-dist", action="store_true", help="skip the distribution metrics (FID-style, P / R, D / C)")
+    p.add_argument("--features", default=None, metavar="SPEC",
+                   help="their feature extractor, as `enhance eval --features`: vgg19p:FILE or inception:FILE "
+                        "(default: vgg19p:<data>/models/vgg19_pruned/e5_base.pth)")
+    p.add_argument("--dist-patch", type=int, default=DIST_PATCH, help="their patch side in px (default %(default)s)")
+    p.add_argument("--dist-patches", type=int, default=DIST_PATCHES,
+                   help="at most about this many patches per set (default %(default)s)")
+
+
 def default_features(data: Path) -> str:
     """The extractor spec of the distribution metrics: the pruned VGG-19 in the shared data folder."""
     return f"vgg19p:{data / 'models' / 'vgg19_pruned' / 'e5_base.pth'}"

@@ -486,13 +486,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--int8", nargs="*", default=[], metavar="MODEL",
                    help="built-in models to run also through --backend onnx-int8 (own rows)")
     common.add_niqe_argument(p)
-    p.add_argument("--no-dist", action="store_true", help="skip the distribution metrics (FID-style, P / R, D / C)")
-    p.add_argument("--features", default=None, metavar="SPEC",
-                   help="their feature extractor, as `enhance eval --features`: vgg19p:FILE or inception:FILE "
-                        "(default: vgg19p:<data>/models/vgg19_pruned/e5_base.pth)")
-    p.add_argument("--dist-patch", type=int, default=common.DIST_PATCH, help="their patch side in px (default %(default)s)")
-    p.add_argument("--dist-patches", type=int, default=common.DIST_PATCHES,
-                   help="at most about this many patches per set (default %(default)s)")
+    common.add_dist_arguments(p)
     p.add_argument("--hr-crop", type=int, default=HR_CROP, help="paired section: centre crop of the HR (default 256)")
     p.add_argument("--tile", default="auto", help="our models' tile size in input px ('auto' or 0 = whole image)")
     p.add_argument("--html", type=Path, default=OUT / "realsr", help="folder of the side-by-side page")

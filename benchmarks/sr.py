@@ -318,13 +318,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--write-manifest", action="store_true", help="store our models' numbers in weights/manifest.json")
     p.add_argument("--tile", default="auto", help="our models' tile size in input px ('auto', the default; 0 = whole image)")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
-    p.add_argument("--no-dist", action="store_true", help="skip the distribution metrics (FID-style, P / R, D / C)")
-    p.add_argument("--features", default=None, metavar="SPEC",
-                   help="their feature extractor, as `enhance eval --features`: vgg19p:FILE or inception:FILE "
-                        "(default: vgg19p:<data>/models/vgg19_pruned/e5_base.pth)")
-    p.add_argument("--dist-patch", type=int, default=common.DIST_PATCH, help="their patch side in px (default %(default)s)")
-    p.add_argument("--dist-patches", type=int, default=common.DIST_PATCHES,
-                   help="at most about this many patches per set (default %(default)s)")
+    common.add_dist_arguments(p)
     common.add_niqe_argument(p)
     p.add_argument("--no-niqe", action="store_true", help="skip the NIQE table")
     args = p.parse_args(argv)
