@@ -380,8 +380,11 @@ class GANTrainer(ABC):
         state = load_file(str(path))
         self.G.load_state_dict(state, strict=True)
         self.ema.model.load_state_dict(state, strict=True)
-        if self.cfg.warm_start_d:
-            self.D.load_state_dict(load_file(self.cfg.warm_start_d), strict=True)
+
+    def warm_start_discriminator(self, path: Path) -> None:
+        from safetensors.torch import load_file
+
+        self.D.load_state_dict(load_file(str(path)), strict=True)
 
     def save_discriminator(self) -> None:
         """The discriminator alone, for a later run's ``warm_start_d``."""
@@ -405,8 +408,11 @@ class GANTrainer(ABC):
 
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg
-        if not self.resume() and cfg.warm_start:
-            self.warm_start(Path(cfg.warm_start))
+        if not self.resume():
+            if cfg.warm_start:
+                self.warm_start(Path(cfg.warm_start))
+            if cfg.warm_start_d:
+                self.warm_start_discriminator(Path(cfg.warm_start_d))
         if self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
