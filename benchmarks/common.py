@@ -232,6 +232,24 @@ class Report:
 #: few for a set metric over whole images: over 64 px patches every row has hundreds of points.
 DIST_PATCH = 64
 DIST_PATCHES = 320
+MIN_DIST_PATCH = 8
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """argparse ``type``: an int of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        import argparse
+
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    return parse
 
 
 def add_dist_arguments(p: argparse.ArgumentParser) -> None:
@@ -240,8 +258,9 @@ def add_dist_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--features", default=None, metavar="SPEC",
                    help="their feature extractor, as `enhance eval --features`: vgg19p:FILE or inception:FILE "
                         "(default: vgg19p:<data>/models/vgg19_pruned/e5_base.pth)")
-    p.add_argument("--dist-patch", type=int, default=DIST_PATCH, help="their patch side in px (default %(default)s)")
-    p.add_argument("--dist-patches", type=int, default=DIST_PATCHES,
+    p.add_argument("--dist-patch", type=_at_least(MIN_DIST_PATCH), default=DIST_PATCH,
+                   help=f"their patch side in px, at least {MIN_DIST_PATCH} (default %(default)s)")
+    p.add_argument("--dist-patches", type=_at_least(1), default=DIST_PATCHES,
                    help="at most about this many patches per set (default %(default)s)")
 
 
@@ -299,8 +318,8 @@ class PatchFeatures:
     """
 
     def __init__(self, extractor: FeatureExtractor, size: int = DIST_PATCH, per_set: int = DIST_PATCHES, seed: int = 0) -> None:
-        if size < 8 or per_set < 1:
-            raise ValueError(f"patch size must be >= 8 and patches per set >= 1, got {size} and {per_set}")
+        if size < MIN_DIST_PATCH or per_set < 1:
+            raise ValueError(f"patch size must be >= {MIN_DIST_PATCH} and patches per set >= 1, got {size} and {per_set}")
         self.extractor = extractor
         self.size = size
         self.per_set = per_set
@@ -350,6 +369,11 @@ class PatchFeatures:
         pr = sets.precision_recall(f, r)
         dc = sets.density_coverage(f, r)
         return DistScores(len(f), len(r), sets.fid(f, r), pr.precision, pr.recall, dc.density, dc.coverage)
+
+    def heading(self, title: str) -> str:
+        """The markdown heading of a distribution-metrics table for ``title`` (e.g. ``x4``)."""
+        return (f"#### {title}: distribution metrics over {self.size} px patches "
+                f"({self.fid_name} lower, P / R and D / C higher = better)")
 
     def protocol(self) -> str:
         """The paragraph that says what the distribution columns are, naming the extractor and its sha256."""

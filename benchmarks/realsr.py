@@ -501,8 +501,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--candidate {args.candidate}: no such file")
     if args.threads < 1 or args.crop < 1 or args.hr_crop < 8:
         p.error("--threads and --crop must be positive, --hr-crop at least 8")
-    if args.dist_patch < 8 or args.dist_patches < 1:
-        p.error("--dist-patch must be at least 8 and --dist-patches positive")
     return args
 
 
@@ -565,8 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         rep(paired_table(methods, hr_row, setting, sets))
         rep()
         if dist is not None:
-            rep(f"#### Paired, {setting}: distribution metrics over {args.dist_patch} px patches "
-                f"({dist.fid_name} lower, P / R and D / C higher = better)")
+            rep(dist.heading(f"Paired, {setting}"))
             rep()
             rep(dist_table(methods, setting, sets, dist))
             rep()

@@ -22,8 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -326,8 +325,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--write-manifest needs the full sets (drop --limit)")
     if args.speed_only and args.no_speed:
         p.error("--speed-only and --no-speed exclude each other")
-    if args.dist_patch < 8 or args.dist_patches < 1:
-        p.error("--dist-patch must be at least 8 and --dist-patches positive")
     return args
 
 
@@ -381,8 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         rep()
         dist_note = ""
         if dist is not None:
-            rep(f"#### x{scale}: distribution metrics over {args.dist_patch} px patches "
-                f"({dist.fid_name} lower, P / R and D / C higher = better)")
+            rep(dist.heading(f"x{scale}"))
             rep()
             rep(dist_table(methods, sets, scale, dist))
             rep()
