@@ -38,7 +38,9 @@ def test_inputs_found_by_fuzzing(path: Path, capfd: pytest.CaptureFixture[str]) 
     that took seconds to walk, one broken page at a time; tiff-zero-rows-pages.tif: 10,000 pages
     of 10x0 pixels, walked to the page cap (atheris); dicom-newline-in-syntax.dcm: a transfer syntax
     UID with a line break in it, quoted in the error (messages are now made one line in the error
-    classes)."""
+    classes); dicom-jpegls-dnl-height.dcm: a 45x10 JPEG-LS image whose codestream declares 0 lines
+    (height by DNL) of 32,778 columns, on which libjpeg took 22 GB and 90 s (the frame headers are
+    now checked against Rows / Columns before decoding)."""
     with pytest.raises(EnhanceError) as info:
         decode_image(path.read_bytes(), path.name, max_pixels=fuzzing.MAX_PIXELS)
     assert "\n" not in str(info.value)

@@ -3,6 +3,7 @@
     python tools/fuzz_readers.py --seconds 180                # seeded mutations (tests/fuzzing.py)
     python tools/fuzz_readers.py --seconds 180 --atheris      # coverage-guided (pip install -e ".[fuzz]")
     python tools/fuzz_readers.py --formats tiff dicom --out findings/
+    python tools/fuzz_readers.py --atheris --runs 1000000 --seconds 36000   # a million per format
 
 Every input must end in an image or a typed EnhanceError with a one-line message, within the
 time limit. Inputs that do not are written to ``--out`` (FORMAT-KIND-HASH.bin and a .txt with the
@@ -36,7 +37,7 @@ def save(finding: Any, out: Path) -> Path:
     return path
 
 
-def mutation_campaign(fmt: str, seconds: float, seed: int, out: Path) -> dict[str, object]:
+def mutation_campaign(fmt: str, seconds: float, seed: int, out: Path, runs: int | None) -> dict[str, object]:
     keys: dict[str, int] = {}
 
     def record(found: Any) -> None:
@@ -44,10 +45,10 @@ def mutation_campaign(fmt: str, seconds: float, seed: int, out: Path) -> dict[st
             print(f"  {fmt}: {found.kind}: {found.detail.splitlines()[-1][:150]} -> {save(found, out).name}", flush=True)
         keys[found.key()] = keys.get(found.key(), 0) + 1
 
-    runs, findings = fuzzing.fuzz(fmt, seconds, seed, on_finding=record)
+    executions, findings = fuzzing.fuzz(fmt, seconds, seed, on_finding=record, max_runs=runs)
     for found in findings[: len(findings) - sum(keys.values())]:  # the seeds' own findings
         record(found)
-    return {"executions": runs, "findings": len(findings), "distinct": keys}
+    return {"executions": executions, "findings": len(findings), "distinct": keys}
 
 
 def atheris_worker(fmt: str, argv: list[str]) -> None:
@@ -69,22 +70,24 @@ def atheris_worker(fmt: str, argv: list[str]) -> None:
     atheris.Fuzz()
 
 
-def atheris_campaign(fmt: str, seconds: float, seed: int, out: Path) -> dict[str, object]:
+def atheris_campaign(fmt: str, seconds: float, seed: int, out: Path, runs: int | None) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as corpus:
         for i, data in enumerate(fuzzing.seeds()[fmt]):
             Path(corpus, f"seed{i}").write_bytes(data)
         args = [f"-max_total_time={int(seconds)}", f"-seed={seed + 1}", f"-timeout={int(fuzzing.TIME_LIMIT) + 5}",
-                "-rss_limit_mb=6144", f"-artifact_prefix={out}/{fmt}-", "-print_final_stats=1", corpus]
+                "-rss_limit_mb=6144", f"-artifact_prefix={out}/{fmt}-", "-print_final_stats=1",
+                *([f"-runs={runs}"] if runs else []), corpus]
         env = dict(os.environ, RUST_BACKTRACE="0")
         proc = subprocess.run([sys.executable, __file__, "--atheris-worker", fmt, "--", *args],
                               capture_output=True, text=True, env=env, check=False)
     log = proc.stderr
-    runs = next((int(line.rsplit(":", 1)[1]) for line in log.splitlines() if line.startswith("stat::number_of_executed_units")), 0)
+    executions = next((int(line.rsplit(":", 1)[1]) for line in log.splitlines()
+                       if line.startswith("stat::number_of_executed_units")), 0)
     crashed = proc.returncode != 0
+    (out / f"{fmt}-atheris.log").write_text(log[-20000:])  # libFuzzer's coverage and speed lines, kept for the report
     if crashed:
-        (out / f"{fmt}-atheris.log").write_text(log[-20000:])
         print(f"  {fmt}: atheris stopped (exit {proc.returncode}); see {fmt}-atheris.log", flush=True)
-    return {"executions": runs, "findings": int(crashed), "exit": proc.returncode}
+    return {"executions": executions, "findings": int(crashed), "exit": proc.returncode}
 
 
 def main() -> int:
@@ -98,6 +101,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--formats", nargs="+", default=list(fuzzing.FORMATS), choices=fuzzing.FORMATS)
     parser.add_argument("--seconds", type=float, default=60.0, help="per format")
+    parser.add_argument("--runs", type=int, default=None, help="stop a format after this many executions (and --seconds)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--atheris", action="store_true", help="coverage-guided, with atheris (the fuzz extra)")
     parser.add_argument("--out", type=Path, default=Path("fuzz-findings"))
@@ -107,7 +111,7 @@ def main() -> int:
     for fmt in args.formats:
         start = time.perf_counter()
         campaign = atheris_campaign if args.atheris else mutation_campaign
-        result = campaign(fmt, args.seconds, args.seed, args.out)
+        result = campaign(fmt, args.seconds, args.seed, args.out, args.runs)
         result["seconds"] = round(time.perf_counter() - start, 1)
         summary[fmt] = result
         print(f"{fmt}: {result['executions']:,} executions, {result['findings']} findings", flush=True)

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from enhance.errors import ImageReadError, UnsupportedFormatError
+from enhance.io.codestream import j2k_frame_size, jpeg_frame_size
 from enhance.io.convert import denormalize, normalize, quantize
 from enhance.io.data import Frame, ImageData, Provenance
 from enhance.io.limits import check_pixels
@@ -91,6 +92,7 @@ def read_dicom(path: Path, data: bytes, limit: int | None, *, force: bool = Fals
     if allocated not in (1, 8, 16, 32) or not 1 <= stored <= allocated:
         raise UnsupportedFormatError(path, f"DICOM BitsAllocated {allocated} / BitsStored {stored} is not supported")
     _infer_transfer_syntax(ds)
+    _check_codestreams(path, ds, rows, cols, frames)
     arr = _decode(path, ds)
     channels = 1 if photometric in _GRAY + (_PALETTE,) else 3
     expected = (frames, rows, cols, channels)
@@ -133,6 +135,32 @@ def _decode(path: Path, ds: Any) -> np.ndarray:
     if arr.dtype.kind not in "iub":
         raise UnsupportedFormatError(path, f"DICOM pixel data of type {arr.dtype} is not supported")
     return arr
+
+
+def _check_codestreams(path: Path, ds: Any, rows: int, cols: int, frames: int) -> None:
+    """Each compressed frame's own header must declare the dataset's Rows x Columns: the decoder
+    allocates what the codestream says, which the pixel limit on Rows / Columns does not bound."""
+    from pydicom.encaps import generate_fragmented_frames
+    from pydicom.uid import JPEG2000TransferSyntaxes, JPEGLSTransferSyntaxes, JPEGTransferSyntaxes
+
+    syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if syntax in JPEG2000TransferSyntaxes:
+        frame_size, family = j2k_frame_size, "JPEG 2000"
+    elif syntax in JPEGTransferSyntaxes or syntax in JPEGLSTransferSyntaxes:
+        frame_size, family = jpeg_frame_size, "JPEG"
+    else:
+        return
+    try:
+        fragments = [frame[0] for frame in generate_fragmented_frames(ds.PixelData, number_of_frames=frames)
+                     if frame]
+    except Exception as exc:  # noqa: BLE001 - a broken basic offset table or item tag
+        raise ImageReadError(path, f"DICOM encapsulated pixel data is malformed: {_one_line(exc)}") from None
+    for index, fragment in enumerate(fragments[:frames], 1):
+        size = frame_size(bytes(fragment))
+        if size != (cols, rows):
+            declared = "no frame header" if size is None else f"{size[0]}x{size[1]}"
+            raise ImageReadError(path, f"DICOM {family} frame {index} declares {declared}, "
+                                       f"not the {cols}x{rows} of its Columns / Rows")
 
 
 def _palette_image(path: Path, ds: Any, arr: np.ndarray) -> ImageData:
