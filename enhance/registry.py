@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from importlib.metadata import entry_points
@@ -30,29 +30,50 @@ class PluginWarning(UserWarning):
 
 @dataclass(frozen=True)
 class ImageTraits:
-    """What the selection policy needs to know of an image: its format and bit depth.
+    """What the selection policy needs to know of an image: its format, bit depth and, for the
+    denoiser, the kind of its noise.
 
     ``careful`` images (DICOM, more than 8 bits per sample: medical, scientific and archival
-    masters, and float arrays) get models that invent no detail.
+    masters, and float arrays) get models that invent no detail. ``noise`` is ``'white'``,
+    ``'correlated'`` or None: then it is read off ``pixels`` when a policy asks
+    (:meth:`noise_kind`), so only the denoiser's choice pays for it.
     """
 
     format: str = "png"
     bit_depth: int = 8
+    noise: str | None = None
+    pixels: Any = field(default=None, compare=False, repr=False)
 
     @property
     def careful(self) -> bool:
         return self.format == "dicom" or self.bit_depth > 8
 
+    def noise_kind(self) -> str:
+        """``noise`` if given, else read off the pixels (:func:`enhance.ops.noise.noise_kind`);
+        ``'correlated'`` (what real photos have) when there are no pixels."""
+        if self.noise is not None:
+            return self.noise
+        if self.pixels is None:
+            return "correlated"
+        from enhance.ops.noise import noise_kind
+
+        return noise_kind(self.pixels)
+
     @classmethod
     def of(cls, image: Any) -> "ImageTraits":
-        """The traits of an :class:`enhance.io.ImageData` (anything with ``format`` and ``bit_depth``)."""
-        return cls(str(image.format), int(image.bit_depth))
+        """The traits of an :class:`enhance.io.ImageData` (anything with ``format``, ``bit_depth`` and
+        ``pixels``)."""
+        return cls(str(image.format), int(image.bit_depth), pixels=getattr(image, "pixels", None))
 
 
 #: Upscaler variants in order of preference, by kind of image. An ordinary 8-bit photo gets the
 #: real-world GAN model (trained on real degradations: JPEG, noise, blur) where one exists for the
 #: scale, else the bicubic-trained GAN model; careful images get the fidelity model.
 UPSCALE_PREFERENCE: dict[bool, tuple[str, ...]] = {False: ("real", "gan", "fidelity"), True: ("fidelity",)}
+#: Denoiser variants by kind of noise: camera noise, grain and JPEG (and photos with little noise)
+#: get the model trained on a simulated camera pipeline; white noise, and careful images, the
+#: model trained on independent per-pixel noise, which is ahead there.
+DENOISE_PREFERENCE: dict[str, tuple[str, ...]] = {"correlated": ("real", "default"), "white": ("default",)}
 
 
 class Registry:
@@ -91,8 +112,8 @@ class Registry:
         8-bit photo). The one selection policy: the API, the batch pipeline and restore all call it.
 
         ``prefer`` names a variant ('real', 'gan', 'fidelity') to take first when one exists;
-        otherwise upscaling follows :data:`UPSCALE_PREFERENCE` and the other tasks take their
-        first built-in model.
+        otherwise upscaling follows :data:`UPSCALE_PREFERENCE`, denoising :data:`DENOISE_PREFERENCE`
+        by the image's kind of noise, and the other tasks take their first built-in model.
         """
         candidates = self.list(task, scale if task == "upscale" else None)
         if not candidates:
@@ -104,6 +125,9 @@ class Registry:
             order = (prefer,)
         elif task == "upscale":
             order = UPSCALE_PREFERENCE[(traits or ImageTraits()).careful]
+        elif task == "denoise":
+            traits = traits or ImageTraits()
+            order = DENOISE_PREFERENCE["white" if traits.careful else traits.noise_kind()]
         for variant in order:
             for s in builtin:
                 if s.variant == variant:

@@ -90,3 +90,59 @@ def test_a_mask_reads_the_same_through_every_door(tmp_path: Path) -> None:
     gray = io.read_mask(rgba[..., 0] > 0)
     assert gray is not None and gray[0, 0] == 1.0  # no alpha: white is a hole
     assert io.read_mask(None) is None
+
+
+def _noisy(kind: str, size: int = 96, sigma: float = 20.0) -> np.ndarray:
+    """A smooth photo-like image with white noise, or with the same noise blurred (spatially
+    correlated, as demosaicing, in-camera smoothing and JPEG leave camera noise)."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    base = np.stack([0.3 + 0.4 * xx, 0.5 + 0.2 * np.sin(6 * yy), 0.4 + 0.3 * xx * yy], -1).astype(np.float32)
+    noise = rng.normal(0, sigma / 255, base.shape).astype(np.float32)
+    if kind == "correlated":
+        noise = cv2.GaussianBlur(noise, (0, 0), 1.2) * 2.5
+    return np.clip(base + noise, 0, 1).astype(np.float32)
+
+
+def _dn(name: str, variant: str) -> ModelSpec:
+    from enhance.archs import UNetRestorer
+
+    return ModelSpec(name=name, task="denoise", scale=1, build=partial(UNetRestorer, 1, 8, 1, True), weights=None,
+                     sha256=None, licence="test", training_data="none", variant=variant)
+
+
+def test_noise_kind_tells_white_from_correlated_noise() -> None:
+    from enhance.ops.noise import noise_kind
+
+    for sigma in (10.0, 25.0, 50.0):
+        assert noise_kind(_noisy("white", sigma=sigma)) == "white"
+        assert noise_kind(_noisy("correlated", sigma=sigma)) == "correlated"
+    assert noise_kind(_noisy("white", 2000)[:, :, :1]) == "white"  # grayscale, above the 1024 px crop
+    assert noise_kind(np.zeros((4, 4, 3), np.float32)) == "correlated"  # too small to tell: the photo default
+
+
+def test_policy_denoiser_by_kind_of_noise() -> None:
+    reg = Registry([_dn("plain", "default"), _dn("camera", "real")])
+    assert reg.select("denoise").name == "camera"  # an ordinary photo, unseen
+    assert reg.select("denoise", traits=ImageTraits(pixels=_noisy("correlated"))).name == "camera"
+    assert reg.select("denoise", traits=ImageTraits(pixels=_noisy("white"))).name == "plain"
+    assert reg.select("denoise", traits=ImageTraits("dicom", 12, pixels=_noisy("correlated"))).name == "plain"
+    assert reg.select("denoise", traits=ImageTraits("png", 16, noise="correlated")).name == "plain"
+    assert reg.select("denoise", traits=ImageTraits(noise="white"), prefer="real").name == "camera"
+    # without a camera-noise model every image gets the one there is
+    assert Registry([_dn("plain", "default")]).select("denoise", traits=ImageTraits(noise="correlated")).name == "plain"
+
+
+@pytest.mark.parametrize("kind", ["white", "correlated"])
+def test_api_and_batch_pipeline_pick_the_same_denoiser(tmp_path: Path, kind: str, chosen: list[str]) -> None:
+    arr = (_noisy(kind) * 255).round().astype(np.uint8)
+    path = tmp_path / "noisy.png"
+    Image.fromarray(arr).save(path)
+    image = io.read_image(path)
+    expected = ModelPicker("denoise").spec_for(image).name
+    assert expected == ("denoise" if kind == "white" else "denoise-real")
+    enhance.denoise(path)
+    enhance.denoise(arr)
+    assert chosen == [expected, expected]

@@ -89,8 +89,13 @@ def models_table(specs: list[ModelSpec]) -> Table:
 def default_for(spec: ModelSpec, reg: Registry) -> str:
     """Which images the selection policy gives ``spec`` to by default ('' when none)."""
     uses = []
-    kinds = (("8-bit photos", ImageTraits()), ("16-bit and DICOM images", ImageTraits("dicom", 16)))
-    for label, traits in kinds if spec.task == "upscale" else (("every image", None),):
+    kinds: tuple[tuple[str, ImageTraits | None], ...] = (("every image", None),)
+    if spec.task == "upscale":
+        kinds = (("8-bit photos", ImageTraits()), ("16-bit and DICOM images", ImageTraits("dicom", 16)))
+    elif spec.task == "denoise":
+        kinds = (("photos with camera noise, grain or JPEG", ImageTraits(noise="correlated")),
+                 ("white (Gaussian) noise", ImageTraits(noise="white")), ("16-bit / DICOM images", ImageTraits("dicom", 16)))
+    for label, traits in kinds:
         try:
             if reg.select(spec.task, spec.scale, traits).name == spec.name:
                 uses.append(label)
