@@ -44,11 +44,42 @@ def model_spec(name: str, weights: Path | None = None):  # type: ignore[no-untyp
     training checkpoint, verified by its own sha256), so the shipped weights are not loaded for nothing."""
     import dataclasses
 
-    from enhance.api import get_spec
+    from enhance.api import spec_by_name
     from enhance.weightstore import sha256_file
 
-    spec = get_spec(name)
+    spec = spec_by_name(name)
     return spec if weights is None else dataclasses.replace(spec, weights=weights, sha256=sha256_file(weights))
+
+
+class DefaultDenoiser:
+    """``enhance denoise`` with no options, on the CPU: for each image the model the selection policy
+    picks by its kind of noise (:class:`enhance.registry.ImageTraits`), blind. ``weights`` point a
+    model at a candidate file instead of its shipped weights (e.g. ``{"denoise-real": path}``);
+    ``picks`` counts which model ran how often."""
+
+    def __init__(self, weights: Mapping[str, Path] | None = None, tile: int | str = 0) -> None:
+        from collections import Counter
+
+        self.weights = dict(weights or {})
+        self.tile = tile
+        self.picks: Counter[str] = Counter()
+        self._loaded: dict[str, object] = {}
+
+    def __call__(self, image: np.ndarray, strength: float = 1.0) -> np.ndarray:
+        """``image``: float ``(H, W, 3)`` on the 0-1 scale; the float output."""
+        from enhance.engine import Enhancer
+        from enhance.registry import ImageTraits, default_registry
+
+        name = default_registry().select("denoise", traits=ImageTraits(pixels=image)).name
+        self.picks[name] += 1
+        if name not in self._loaded:
+            self._loaded[name] = Enhancer(model_spec(name, self.weights.get(name)), device="cpu", tile=self.tile)
+        enh = self._loaded[name]
+        return enh.enhance_rgb(image, strength=strength)  # type: ignore[attr-defined,no-any-return]
+
+    def describe(self) -> str:
+        """Which model ran how often, e.g. ``denoise-real 40``."""
+        return ", ".join(f"`{name}` {count}" for name, count in self.picks.most_common())
 
 
 def load_rgb(path: Path) -> np.ndarray:

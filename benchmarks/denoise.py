@@ -10,7 +10,8 @@ Protocol: clean image ``x`` (uint8 -> float64 on [0, 1]); noisy = ``x + n * sigm
 image's position in the sorted set), NOT clipped (the standard synthetic-AWGN protocol). Methods:
 
 * ours: ``enhance.load('denoise')`` told the true sigma (``enhance_rgb(noisy, sigma=sigma)``);
-  ``--ensemble 8`` adds a row with the x8 self-ensemble, ``--blind`` one with the estimated sigma;
+  ``--ensemble 8`` adds a row with the x8 self-ensemble, ``--blind`` one with the estimated sigma
+  and one with what ``enhance denoise`` does by default (the model picked per image, blind);
 * OpenCV ``fastNlMeansDenoisingColored`` on the noisy image clipped and rounded to uint8, with
   ``h`` and ``hColor`` tuned per sigma on 3 CBSD68 images (other noise seeds) over a small grid;
 * BM3D (``bm3d.bm3d_rgb(noisy, sigma_psd=sigma/255)``), slow: first ``--bm3d-limit`` images per set;
@@ -44,6 +45,7 @@ DenoiseFn = Callable[[np.ndarray, int], np.ndarray]  # (noisy float64 (H, W, 3),
 REFERENCE = ("Published CBSD68 sigma 25 PSNR: CBM3D 30.71, CDnCNN 31.23, FFDNet 31.21, DRUNet 31.69 "
              "(shared/data/README.md).")
 OURS = "**denoise** (ours, true sigma)"
+DEFAULT_ROW = "**default** (`enhance denoise`: model picked per image, sigma estimated)"
 BM3D = "BM3D"
 H_FACTORS = (0.3, 0.4, 0.5, 0.65, 0.8)  # NLM h = factor * sigma
 HCOLOR_RATIOS = (0.5, 1.0, 1.5)  # NLM hColor = ratio * h
@@ -241,7 +243,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     real.add_argument("--real", action="store_true",
                       help="run the real-noise section instead: PolyU pairs, NIQE on real noisy photos, a side-by-side page")
     real.add_argument("--weights-real", nargs="+", type=Path, default=[], metavar="CANDIDATE",
-                      help="candidate weight files, run blind next to the shipped model")
+                      help="candidate weight files for denoise-real, run blind next to the shipped models")
     real.add_argument("--strength-rows", nargs="+", type=float, default=[], metavar="S",
                       help="also the last candidate (or the shipped model) with --strength S")
     real.add_argument("--bm3d-sweep", type=int, default=4, help="pairs BM3D's sigma is swept on (0: no BM3D)")
@@ -278,8 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     methods: dict[str, tuple[DenoiseFn, int | None]] = {OURS: (ours(tile), None)}
     if args.ensemble:
         methods[f"**denoise** x{args.ensemble} ensemble (`--ensemble {args.ensemble}`)"] = (ours(tile, args.ensemble), None)
+    picked: common.DefaultDenoiser | None = None
     if args.blind:
         methods["**denoise** (ours, sigma estimated)"] = (ours(tile, blind=True), None)
+        picked = common.DefaultDenoiser(tile=tile)
+        methods[DEFAULT_ROW] = (lambda noisy, sigma: metrics.to_uint8(picked(noisy.astype(np.float32))), None)  # type: ignore[misc]
     if args.weights is not None:
         rep(f"Candidate: the weights in `{args.weights}`, next to the shipped model.")
         rep()
@@ -329,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(bm3d_fn, CachedBM3D) and bm3d_fn.hits:
         rep(f"_BM3D: {bm3d_fn.hits} results read from `{args.bm3d_cache}` (computed by an "
             "earlier run on the same noisy inputs, checked by their sha256; s/MP is that run's time)._")
+        rep()
+    if picked is not None:
+        rep(f"_The default row ran: {picked.describe()} (images x sigmas over all sets)._")
         rep()
     rep(f"> Reference: {REFERENCE}")
     if args.write_manifest:

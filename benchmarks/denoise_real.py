@@ -8,7 +8,8 @@ a Canon 5D Mark II and a Canon 600D; ``clean`` is the mean of many shots). RGB P
 * OpenCV colour NLM, ``h = hColor`` swept over ``NLM_H``, and BM3D (colour), ``sigma_psd`` swept
   over ``BM3D_SIGMAS`` on the first ``--bm3d-sweep`` pairs, then its best value on all 40. Both are
   given their best setting *on this set* (an oracle no blind user has: it favours them);
-* our denoiser, **blind** (no sigma; default strength): the shipped model and any candidates.
+* our denoisers, **blind** (no sigma; default strength): `denoise`, `denoise-real`, any candidate
+  weights for `denoise-real`, and the default of ``enhance denoise`` (the model picked per image).
 
 No reference: NIQE (lower = more natural; benchmarks/niqe.py) of every method on RNI15
 (``samples/real_noisy``) and the scans in ``samples/old_photos``, and a side-by-side HTML page of
@@ -75,11 +76,11 @@ def polyu_pairs(data: Path, limit: int | None = None) -> list[tuple[Path, Path]]
     return pairs
 
 
-def ours_blind(weights: Path | None, strength: float = 1.0, tile: int | str = 0) -> RealFn:
-    """Our denoiser on the CPU, blind (the level read off the image, times ``strength``)."""
+def ours_blind(model: str, weights: Path | None, strength: float = 1.0, tile: int | str = 0) -> RealFn:
+    """Our denoiser ``model`` on the CPU, blind (the level read off the image, times ``strength``)."""
     from enhance.engine import Enhancer
 
-    enh = Enhancer(common.model_spec("denoise", weights), device="cpu", tile=tile)
+    enh = Enhancer(common.model_spec(model, weights), device="cpu", tile=tile)
 
     def run(noisy: np.ndarray) -> np.ndarray:
         return metrics.to_uint8(enh.enhance_rgb(common.to_float(noisy), strength=strength))
@@ -167,13 +168,17 @@ def main(a: argparse.Namespace) -> int:
     rep()
     data: Path = a.data
     pairs = [(common.load_rgb(n), common.load_rgb(c)) for n, c in polyu_pairs(data, a.limit)]
-    candidates: list[tuple[str, Path | None]] = [("**denoise** (shipped)", None)]
-    candidates += [(f"**denoise** candidate `{w.parent.name}/{w.name}`", w) for w in a.weights_real]
-    ours = {name: ours_blind(w) for name, w in candidates}
+    candidates: list[tuple[str, str, Path | None]] = [("`denoise`", "denoise", None), ("`denoise-real`", "denoise-real", None)]
+    candidates += [(f"`denoise-real` candidate `{w.parent.name}/{w.name}`", "denoise-real", w) for w in a.weights_real]
+    ours = {name: ours_blind(model, w) for name, model, w in candidates}
+    # what `enhance denoise` does with no options, with the last candidate as denoise-real if given
+    picked = common.DefaultDenoiser({"denoise-real": a.weights_real[-1]} if a.weights_real else None)
+    default_name = "**default** (`enhance denoise`" + (", with the last candidate)" if a.weights_real else ")")
+    ours[default_name] = lambda noisy: metrics.to_uint8(picked(common.to_float(noisy)))
     if a.strength_rows:
-        last_name, last_w = candidates[-1]
+        last_name, last_model, last_w = candidates[-1]
         for s in a.strength_rows:
-            ours[f"{last_name}, `--strength {s:g}`"] = ours_blind(last_w, s)
+            ours[f"{last_name}, `--strength {s:g}`"] = ours_blind(last_model, last_w, s)
 
     noisy_score = run_paired(lambda x: x, pairs)
     rows = [noisy_score.row("noisy input", None)]
@@ -218,6 +223,9 @@ def main(a: argparse.Namespace) -> int:
     rep()
     rep(md_table(["method", "pairs", "PSNR", "gain", "SSIM", "s/MP"], rows))
     rep()
+    rep(f"_The default row ran: {picked.describe()}._")
+    rep()
+    picked.picks.clear()
 
     # ------------------------------------------------------------ no reference: NIQE and the page
     live = Path(a.niqe_model) if a.niqe_model else None
@@ -252,6 +260,8 @@ def main(a: argparse.Namespace) -> int:
     rep(f"### No reference: mean NIQE ({label}; lower = more natural; images scored in brackets)")
     rep()
     rep(md_table(headers, table_rows.values()))
+    rep()
+    rep(f"_The default row ran: {picked.describe()} (no-reference images)._")
     rep()
     if not a.no_html:
         out = write_page(a.html, page, a.crop)

@@ -8,7 +8,7 @@ enhance.denoise(image, strength=1.0)
 ```
 """
 
-from enhance.api import denoise, get_spec, inpaint, list_models, load, restore, upscale
+from enhance.api import denoise, get_spec, inpaint, list_models, load, restore, spec_by_name, upscale
 from enhance.engine import Enhancer
 from enhance.errors import (
     ConfigError,
@@ -35,6 +35,7 @@ __all__ = [
     "restore",
     "list_models",
     "get_spec",
+    "spec_by_name",
     "Enhancer",
     "ModelSpec",
     "EnhanceError",

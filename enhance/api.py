@@ -29,6 +29,12 @@ def get_spec(
     return registry.resolve(name_or_task, scale, variant, traits)
 
 
+def spec_by_name(name: str, scale: int | None = None) -> ModelSpec:
+    """The model named ``name`` (checked against ``scale`` when given), never a task's pick: the
+    models ``denoise`` and ``inpaint`` share their task's name; see :func:`enhance.registry.resolve_model`."""
+    return registry.resolve_model(name, scale)
+
+
 def load(
     name_or_task: str,
     scale: int | None = None,
@@ -69,7 +75,7 @@ def _run(
     else:
         data, info, to_caller = _from_any(image)
         back = (to_caller, info)
-    spec = get_spec(model or task, scale, traits=ImageTraits.of(data))
+    spec = spec_by_name(model, scale) if model else get_spec(task, scale, traits=ImageTraits.of(data))
     if spec.task != task:
         raise InvalidInputError(f"model {spec.name!r} is a {spec.task} model, not {task}")
     enh = Enhancer(spec, device=device, backend=backend, ensemble=ensemble)

@@ -28,6 +28,7 @@ from enhance import io
 from enhance.version import __version__
 from enhance.registry import ImageTraits
 from enhance.registry import resolve as get_spec
+from enhance.registry import resolve_model as spec_by_name
 from enhance.engine import Enhancer, ProgressFn
 from enhance.errors import EnhanceError, ImageReadError, ImageWriteError, InvalidInputError, OutputExistsError
 from enhance.io import ImageData, Provenance
@@ -248,10 +249,10 @@ class ModelPicker:
         """The spec to use for ``image`` (``None``: the default for ordinary 8-bit images)."""
         scale = self.scale if self.task == "upscale" else None
         if self.model is not None:
-            spec = get_spec(self.model)
+            spec = spec_by_name(self.model)
             if spec.task != self.task:
                 raise InvalidInputError(f"model {spec.name!r} is a {spec.task} model, not {self.task}")
-            return get_spec(self.model, scale)
+            return spec_by_name(self.model, scale)
         return get_spec(self.task, scale, traits=None if image is None else ImageTraits.of(image))
 
     def check(self) -> ModelSpec:

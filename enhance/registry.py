@@ -190,7 +190,14 @@ def resolve(
     if name_or_task in TASKS:
         task: Task = name_or_task  # type: ignore[assignment]
         return reg.select(task, (scale or 4) if task == "upscale" else 1, traits, prefer=variant)
-    spec = reg.get(name_or_task)
+    return resolve_model(name_or_task, scale)
+
+
+def resolve_model(name: str, scale: int | None = None) -> ModelSpec:
+    """The model named ``name`` in the default registry (checked against ``scale`` when given): what
+    a user's ``--model`` means. Never a task's pick, although the models ``denoise`` and ``inpaint``
+    share their task's name."""
+    spec = default_registry().get(name)
     if scale is not None and spec.scale != scale:
         raise InvalidInputError(f"model {spec.name!r} upscales x{spec.scale}, not x{scale}")
     return spec

@@ -146,3 +146,13 @@ def test_api_and_batch_pipeline_pick_the_same_denoiser(tmp_path: Path, kind: str
     enhance.denoise(path)
     enhance.denoise(arr)
     assert chosen == [expected, expected]
+
+
+def test_a_model_named_like_its_task_is_that_model_when_named(tmp_path: Path) -> None:
+    """``--model denoise`` is the model ``denoise``, not the denoising task's pick for the image."""
+    assert enhance.spec_by_name("denoise").name == "denoise"
+    assert enhance.get_spec("denoise", traits=ImageTraits(noise="correlated")).name == "denoise-real"
+    arr = (_noisy("correlated") * 255).round().astype(np.uint8)
+    image = io.from_array(arr)[0]
+    assert ModelPicker("denoise", model="denoise").spec_for(image).name == "denoise"
+    assert ModelPicker("denoise").spec_for(image).name == "denoise-real"

@@ -66,9 +66,9 @@ def enhancer(model: str | None):  # type: ignore[no-untyped-def]
     from enhance.spec import ModelSpec
 
     if model is not None:
-        from enhance.registry import resolve
+        from enhance.registry import resolve_model
 
-        return Enhancer(resolve(model), device="cpu")
+        return Enhancer(resolve_model(model), device="cpu")
     spec = ModelSpec("nearest-x2", "upscale", 2, Nearest, None, None, "-", "-", variant="fidelity")
     return Enhancer(spec, net=Nearest(), device="cpu")
 

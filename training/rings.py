@@ -120,7 +120,7 @@ def load_teacher(model: str, device: str | torch.device = "cpu") -> Teacher:
     import dataclasses
     from pathlib import Path
 
-    from enhance.api import get_spec
+    from enhance.api import spec_by_name
     from enhance.engine import Enhancer
     from enhance.errors import ConfigError
     from enhance.tasks import Inpaint
@@ -128,9 +128,9 @@ def load_teacher(model: str, device: str | torch.device = "cpu") -> Teacher:
 
     path = Path(model)
     if path.suffix == ".safetensors":
-        spec = dataclasses.replace(get_spec("inpaint"), weights=path, sha256=sha256_file(path))
+        spec = dataclasses.replace(spec_by_name("inpaint"), weights=path, sha256=sha256_file(path))
     else:
-        spec = get_spec(model)
+        spec = spec_by_name(model)
     teacher = Enhancer(spec, device=device, tile=0).task()
     if not isinstance(teacher, Inpaint) or teacher.thin is None:
         raise ConfigError(f"ring_teacher {model!r} has no thin-hole companion (spec.thin_model) installed")

@@ -59,13 +59,13 @@ def _export(
 ) -> None:
     import tempfile
 
-    from enhance.api import get_spec
+    from enhance.api import spec_by_name
     from enhance.exporters.calib import mean_psnr, tile_pairs
     from enhance.exporters.onnx_export import compare, export_onnx, input_channels, sample_inputs
     from enhance.onnx_backend import OrtRunner
     from enhance.registry import build_model
 
-    spec = get_spec(model)
+    spec = spec_by_name(model)
     net = build_model(spec).eval()
     say = typer.echo
     if prune is not None:

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from enhance import io
-from enhance.api import get_spec
+from enhance.api import get_spec, spec_by_name
 from enhance.engine import Enhancer
 from enhance.errors import EnhanceError, InvalidInputError
 from enhance.registry import ImageTraits
@@ -162,7 +162,8 @@ def _planner(settings: Settings) -> PlaneFn:
     def run(plane: np.ndarray, mask: np.ndarray | None, progress: Progress) -> tuple[np.ndarray, Sequence[str]]:
         image, info = io.from_array(plane)
         scale = settings.scale if settings.task == "upscale" else None
-        spec = get_spec(settings.model or settings.task, scale, traits=ImageTraits.of(image))
+        spec = (spec_by_name(settings.model, scale) if settings.model
+                else get_spec(settings.task, scale, traits=ImageTraits.of(image)))
         if spec.task != settings.task:
             raise InvalidInputError(f"model {spec.name!r} is a {spec.task} model, not {settings.task}")
         enh = loaded.get(spec.name)
