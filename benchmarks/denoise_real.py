@@ -202,7 +202,7 @@ def main(a: argparse.Namespace) -> int:
         subset = pairs[: max(a.bm3d_pairs, len(sweep_pairs))]
         rep(f"BM3D (`bm3d.bm3d_rgb`) over sigma_psd x 255 on the first {len(sweep_pairs)} pairs: "
             + ", ".join(f"{s}: {np.mean(v.psnr):.2f}" for s, v in sweep.items())
-            + f" dB; best {best_sigma}, run on the first {len(subset)} pairs (BM3D takes minutes per pair here).")
+            + f" dB; best {best_sigma}, run on the first {len(subset)} pairs (the slowest row by far).")
         rep()
         bm3d_name = f"BM3D, best sigma = {best_sigma}"
         results[bm3d_name] = run_paired(bm3d_fn(best_sigma, a.bm3d_cache), subset)
