@@ -382,7 +382,7 @@ def denoise(
     report: ReportFile = None,
     ray: RayOpt = None,
 ) -> None:
-    """Remove noise (Gaussian, sensor, JPEG, grain)."""
+    """Remove noise (camera, JPEG, grain: 'denoise-real'; white Gaussian, 16-bit, DICOM: 'denoise')."""
     _run_task("denoise", inputs, Common.of(locals()), strength=strength, sigma=sigma)
 
 
