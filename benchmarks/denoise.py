@@ -9,7 +9,7 @@ Protocol: clean image ``x`` (uint8 -> float64 on [0, 1]); noisy = ``x + n * sigm
 ``n = np.random.default_rng(sigma * 1000 + index).standard_normal(x.shape)`` (``index`` = the
 image's position in the sorted set), NOT clipped (the standard synthetic-AWGN protocol). Methods:
 
-* ours: ``enhance.load('denoise')`` told the true sigma (``enhance_rgb(noisy, sigma=sigma)``);
+* ours: the model ``denoise`` (``enhance.spec_by_name('denoise')``) told the true sigma (``enhance_rgb(noisy, sigma=sigma)``);
   ``--ensemble 8`` adds a row with the x8 self-ensemble, ``--blind`` one with the estimated sigma
   and one with what ``enhance denoise`` does by default (the model picked per image, blind);
 * OpenCV ``fastNlMeansDenoisingColored`` on the noisy image clipped and rounded to uint8, with

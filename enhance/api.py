@@ -48,6 +48,9 @@ def load(
 ) -> Enhancer:
     """An :class:`Enhancer` for a model name or a task ('upscale', 'denoise', 'inpaint').
 
+    A task gives the model its policy picks for an ordinary 8-bit photo (``load("denoise")``: the
+    camera-noise model); for a model named like its task use ``Enhancer(spec_by_name("denoise"))``.
+
     ``backend="onnx"`` runs the network with ONNX Runtime (``onnx_path``, or exported and cached on first use);
     ``backend="onnx-int8"`` runs the cached export quantized to int8 (CPU only; made on first use).
     ``ensemble`` (2, 4 or 8) averages the model over flipped and rotated copies: slower, slightly better.
