@@ -52,30 +52,29 @@ def model_spec(name: str, weights: Path | None = None):  # type: ignore[no-untyp
 
 
 class DefaultDenoiser:
-    """``enhance denoise`` with no options, on the CPU: for each image the model the selection policy
-    picks by its kind of noise (:class:`enhance.registry.ImageTraits`), blind. ``weights`` point a
-    model at a candidate file instead of its shipped weights (e.g. ``{"denoise-real": path}``);
+    """``enhance denoise`` with no options, on the CPU: for each 8-bit image the model that the batch
+    pipeline's :class:`enhance.pipeline.ModelPicker` picks by its kind of noise, blind. ``weights``
+    point a model at a candidate file instead of its shipped weights (e.g. ``{"denoise-real": path}``);
     ``picks`` counts which model ran how often."""
 
     def __init__(self, weights: Mapping[str, Path] | None = None, tile: int | str = 0) -> None:
         from collections import Counter
 
-        self.weights = dict(weights or {})
-        self.tile = tile
+        from enhance.engine import Enhancer
+        from enhance.pipeline import ModelPicker
+
+        files = dict(weights or {})
+        self.picker = ModelPicker("denoise", build=lambda spec: Enhancer(
+            model_spec(spec.name, files.get(spec.name)), device="cpu", tile=tile))
         self.picks: Counter[str] = Counter()
-        self._loaded: dict[str, object] = {}
 
     def __call__(self, image: np.ndarray, strength: float = 1.0) -> np.ndarray:
-        """``image``: float ``(H, W, 3)`` on the 0-1 scale; the float output."""
-        from enhance.engine import Enhancer
-        from enhance.registry import ImageTraits, default_registry
+        """``image``: float ``(H, W, 3)`` on the 0-1 scale, from an 8-bit file; the float output."""
+        from enhance.io import ImageData
 
-        name = default_registry().select("denoise", traits=ImageTraits(pixels=image)).name
-        self.picks[name] += 1
-        if name not in self._loaded:
-            self._loaded[name] = Enhancer(model_spec(name, self.weights.get(name)), device="cpu", tile=self.tile)
-        enh = self._loaded[name]
-        return enh.enhance_rgb(image, strength=strength)  # type: ignore[attr-defined,no-any-return]
+        enh = self.picker(ImageData(pixels=image, alpha=None, bit_depth=8, format="png"))
+        self.picks[enh.spec.name] += 1
+        return enh.enhance_rgb(image, strength=strength)
 
     def describe(self) -> str:
         """Which model ran how often, e.g. ``denoise-real 40``."""

@@ -156,7 +156,7 @@ def _check_codestreams(path: Path, ds: Any, rows: int, cols: int, frames: int) -
     except Exception as exc:  # noqa: BLE001 - a broken basic offset table or item tag
         raise ImageReadError(path, f"DICOM encapsulated pixel data is malformed: {_one_line(exc)}") from None
     for index, fragment in enumerate(fragments[:frames], 1):
-        size = frame_size(bytes(fragment))
+        size = frame_size(fragment)
         if size != (cols, rows):
             declared = "no frame header" if size is None else f"{size[0]}x{size[1]}"
             raise ImageReadError(path, f"DICOM {family} frame {index} declares {declared}, "
