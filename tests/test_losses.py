@@ -92,6 +92,18 @@ def test_gradient_penalty_of_a_linear_critic() -> None:
     assert critic.w.grad is not None  # the penalty trains the critic (double backward)
 
 
+@pytest.mark.parametrize("size", [4, 16])
+def test_gradient_penalty_scores_the_mean_of_a_patch_critic(size: int) -> None:
+    """A patch critic whose mean score is 1-Lipschitz meets the penalty at any crop size (the
+    constraint must not tighten with the number of patches the loss averages)."""
+    critic = torch.nn.Conv2d(3, 1, 1, bias=False)
+    with torch.no_grad():  # mean over P pixels of w.x: ||grad|| = ||w|| / sqrt(P)
+        critic.weight.copy_(torch.tensor([1.0, 2.0, 2.0]).view(1, 3, 1, 1) / 3 * size)
+    real, fake = torch.rand(2, 3, size, size), torch.rand(2, 3, size, size)
+    gp = L.gradient_penalty(critic, real, fake, gen=torch.Generator().manual_seed(0))
+    assert gp.item() == pytest.approx(0.0, abs=1e-10)
+
+
 def test_gmsd_gradcheck() -> None:
     x = torch.rand(1, 3, 8, 8, dtype=torch.float64, requires_grad=True)
     y = torch.rand(1, 3, 8, 8, dtype=torch.float64)
