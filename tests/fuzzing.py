@@ -1,7 +1,7 @@
 """Fuzzing the bytes -> image reader (:func:`enhance.io.decode_image`): seeds, mutations, one check.
 
 Shared by ``tests/test_fuzz_readers.py`` (a short seeded run in the suite) and
-``tools/fuzz_readers.py`` (longer campaigns, coverage-guided with atheris where it is installed).
+``tests/fuzz_readers.py`` (longer campaigns, coverage-guided with atheris where it is installed).
 The contract: every input ends in an image (float32 pixels in [0, 1], consistent frames) or a
 typed :class:`enhance.errors.EnhanceError` with a one-line message, within a time limit.
 """

@@ -4,7 +4,7 @@ download), through the reader and the writer, and a few through the real CLI and
 Every file that pydicom decodes must give an x2 DICOM that pydicom reads back with the same frame
 count, doubled rows and columns, a new SOP Instance UID, ImageType DERIVED and the same samples
 (nearest-neighbour x2 here, so the values must come back exactly); every file it cannot decode is
-refused in one line. Files above a million pixels are left to ``tools/dicom_corpus.py``, which runs
+refused in one line. Files above a million pixels are left to ``benchmarks/dicom_corpus.py``, which runs
 the whole corpus through the pipeline.
 """
 
@@ -25,7 +25,7 @@ pydicom = pytest.importorskip("pydicom")
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom's remarks on the corpus files
 
 PROV = Provenance("nearest", "upscale", "enhance test")
-MAX_PIXELS = 1_000_000  # rows x columns x frames: the bigger files are left to tools/dicom_corpus.py
+MAX_PIXELS = 1_000_000  # rows x columns x frames: the bigger files are left to benchmarks/dicom_corpus.py
 
 
 def _root(module: str, sub: str) -> Path | None:

@@ -1,5 +1,5 @@
 """A short seeded fuzz run of the bytes -> image reader for every format (``tests/fuzzing.py``;
-longer campaigns: ``tools/fuzz_readers.py``), and the inputs earlier campaigns found."""
+longer campaigns: ``tests/fuzz_readers.py``), and the inputs earlier campaigns found."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ def read_image(path: str | Path, *, max_pixels: int | None | EllipsisType = ...)
 def decode_image(data: bytes, path: str | Path = "<bytes>", *, max_pixels: int | None | EllipsisType = ...) -> ImageData:
     """:func:`read_image` on bytes already in memory; ``path`` names them in errors, and its
     extension is the expected format (as for a file). Every input ends in an :class:`ImageData` or
-    an :class:`EnhanceError` (fuzzed: ``tools/fuzz_readers.py``)."""
+    an :class:`EnhanceError` (fuzzed: ``tests/fuzz_readers.py``)."""
     p = Path(path)
     limit = get_max_pixels() if max_pixels is ... else max_pixels
     if not data:

@@ -1,9 +1,9 @@
 """Fuzz campaigns on the bytes -> image reader (``enhance.io.decode_image``), format by format.
 
-    python tools/fuzz_readers.py --seconds 180                # seeded mutations (tests/fuzzing.py)
-    python tools/fuzz_readers.py --seconds 180 --atheris      # coverage-guided (pip install -e ".[fuzz]")
-    python tools/fuzz_readers.py --formats tiff dicom --out findings/
-    python tools/fuzz_readers.py --atheris --runs 1000000 --seconds 36000   # a million per format
+    python tests/fuzz_readers.py --seconds 180                # seeded mutations (tests/fuzzing.py)
+    python tests/fuzz_readers.py --seconds 180 --atheris      # coverage-guided (pip install -e ".[fuzz]")
+    python tests/fuzz_readers.py --formats tiff dicom --out findings/
+    python tests/fuzz_readers.py --atheris --runs 1000000 --seconds 36000   # a million per format
 
 Every input must end in an image or a typed EnhanceError with a one-line message, within the
 time limit. Inputs that do not are written to ``--out`` (FORMAT-KIND-HASH.bin and a .txt with the
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-TESTS = Path(__file__).resolve().parent.parent / "tests"
+TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 fuzzing: Any = None  # tests/fuzzing.py, imported in main() (or under atheris' instrumentation)
 

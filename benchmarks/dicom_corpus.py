@@ -7,8 +7,8 @@ pixels, whether ``enhance`` reads it, and whether the output is a valid derived 
 reads back with the same frame count, doubled rows and columns, a new SOP Instance UID and
 ImageType DERIVED. A file that fails must fail in one line.
 
-    python tools/dicom_corpus.py                      # nearest-neighbour x2 (checks the I/O only)
-    python tools/dicom_corpus.py --model sr-x2-fidelity --json corpus.json
+    python benchmarks/dicom_corpus.py                      # nearest-neighbour x2 (checks the I/O only)
+    python benchmarks/dicom_corpus.py --model sr-x2-fidelity --json corpus.json
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The picture of the napari widget in docs/: a viewer with the example photo, upscaled x2 by the dock widget.
 
-    QT_QPA_PLATFORM=offscreen xvfb-run -a python tools/napari_screenshot.py [--out docs/napari_widget.png]
+    QT_QPA_PLATFORM=offscreen xvfb-run -a python docs/napari_screenshot.py [--out docs/napari_widget.png]
 
 Headless: Qt's offscreen platform draws the window, an X display (Xvfb) gives the canvas OpenGL.
 Runs the shipped model on the CPU (a second or two); nothing is downloaded.
