@@ -13,6 +13,8 @@ from typing import Any, Literal, TypeVar
 from enhance.errors import ConfigError
 from enhance.spec import Prefill
 
+from .degrade.camera import CameraConfig
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -113,6 +115,7 @@ class Pix2PixConfig(TrainConfig):
     # (training/degrade/camera.py) and labels non-Gaussian noise as inference reads it
     noise_mix: Literal["synthetic", "camera"] = "synthetic"
     camera_fraction: float = 0.5
+    camera: CameraConfig = CameraConfig()  # the simulated cameras' ranges (a [camera] table)
     mask_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # inpaint: strokes, boxes, scratches
     # inpaint: the pixel loss is the mean over each sample's hole (else over the whole image, where a
     # thin scratch weighs a tenth of a box)

@@ -75,7 +75,8 @@ class Pix2PixTrainer(GANTrainer):
     def _degrade(self, clean: torch.Tensor, gen: torch.Generator, fixed_masks: torch.Tensor | None = None) -> Batch:
         if self.pcfg.task == "denoise":
             if self.pcfg.noise_mix == "camera":
-                noisy, level, target = real_denoise_pair(clean, gen, self.pcfg.max_sigma, self.pcfg.camera_fraction)
+                noisy, level, target = real_denoise_pair(clean, gen, self.pcfg.max_sigma, self.pcfg.camera_fraction,
+                                                          self.pcfg.camera)
             else:
                 (noisy, level), target = denoise_pair(clean, gen, self.pcfg.max_sigma), clean
             cond = torch.cat([noisy, level], 1)

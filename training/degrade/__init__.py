@@ -13,6 +13,7 @@ from .camera import (
     CameraConfig,
     CameraParams,
     camera_pair,
+    coarse_noise,
     demosaic_bilinear,
     demosaic_malvar,
     mosaic,
@@ -49,7 +50,7 @@ from .resize import RESIZE_MODES, Resize, downscale, imresize, random_resize, re
 
 __all__ = [
     "chance", "choice", "uniform",
-    "CameraConfig", "CameraParams", "camera_pair", "demosaic_bilinear", "demosaic_malvar", "mosaic", "process",
+    "CameraConfig", "CameraParams", "camera_pair", "coarse_noise", "demosaic_bilinear", "demosaic_malvar", "mosaic", "process",
     "random_camera", "shot_read_noise", "unprocess",
     "Filter2d", "USMSharp", "filter2d", "random_blur", "usm_sharp",
     "OrderConfig", "RealChainConfig", "RealESRGANConfig", "denoise_pair", "real_denoise_pair", "real_esrgan", "real_world_sr",

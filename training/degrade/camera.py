@@ -69,6 +69,13 @@ class CameraConfig:
     p_denoise: float = 0.6  # in-camera noise reduction
     luma_nr: tuple[float, float] = (0.3, 1.2)  # Gaussian std (px) applied to the luminance noise
     chroma_nr: tuple[float, float] = (0.8, 3.0)  # and to the chroma noise, which cameras smooth more
+    # coarse blotches: the low-frequency noise that survives cameras' (edge-preserving, wavelet)
+    # noise reduction, which the linear pipeline above does not make: in flat areas of real
+    # photos a good part of the noise's std is left in 8x8 means, where demosaiced white noise
+    # keeps about a third. A blurred Gaussian field scaled to the local noise level; off by default
+    p_coarse: float = 0.0
+    coarse_sigma: tuple[float, float] = (2.0, 8.0)  # px: the blotches' size
+    coarse_amount: tuple[float, float] = (0.3, 1.0)  # their std over the local noise level
     p_sharpen: float = 0.5
     sharpen: tuple[float, float] = (0.2, 1.0)  # unsharp amount (radius 1 px)
     p_jpeg: float = 0.8
@@ -186,6 +193,17 @@ def _in_camera_nr(noise: torch.Tensor, luma_s: torch.Tensor, chroma_s: torch.Ten
     return torch.einsum("rc,bchw->brhw", torch.linalg.inv(m), torch.cat([y, cc], 1))
 
 
+def coarse_noise(residual: torch.Tensor, gen: torch.Generator, sigma: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
+    """Low-frequency colour blotches for a noise ``residual`` ``(B, 3, H, W)``: white noise blurred
+    with each image's ``sigma`` (px), scaled to unit std, times ``amount`` times the local noise
+    level (the residual's RMS over the same radius), so that the blotches follow brightness as the
+    noise does."""
+    field = _blur(randn(gen, *residual.shape).to(residual), sigma)
+    field = field / field.flatten(1).std(1).clamp_min(1e-8)[:, None, None, None]
+    level = _blur(residual.square().mean(1, keepdim=True), sigma).clamp_min(0).sqrt()
+    return amount.to(residual)[:, None, None, None] * level * field
+
+
 def camera_pair(
     clean: torch.Tensor, gen: torch.Generator, cfg: CameraConfig = CameraConfig(), params: CameraParams | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -203,6 +221,10 @@ def camera_pair(
     nr = (uniform(gen, b, 0, 1) < cfg.p_denoise).to(clean.device)[:, None, None, None]
     smoothed = _in_camera_nr(residual, uniform(gen, b, *cfg.luma_nr), uniform(gen, b, *cfg.chroma_nr))
     residual = torch.where(nr, smoothed, residual)
+    if cfg.p_coarse > 0:  # drawn only when used: the default pipeline keeps its seeded stream
+        coarse = (uniform(gen, b, 0, 1) < cfg.p_coarse).to(clean.device)[:, None, None, None]
+        blotches = coarse_noise(residual, gen, uniform(gen, b, *cfg.coarse_sigma), uniform(gen, b, *cfg.coarse_amount))
+        residual = torch.where(coarse, residual + blotches, residual)
     # sharpening acts on image and noise alike, so the target is sharpened the same way
     amount = uniform(gen, b, *cfg.sharpen).to(clean.device)[:, None, None, None]
     amount = amount * (uniform(gen, b, 0, 1) < cfg.p_sharpen).to(clean.device)[:, None, None, None]
@@ -221,5 +243,5 @@ def camera_pair(
 
 __all__ = [
     "CameraConfig", "CameraParams", "random_camera", "unprocess", "process", "mosaic", "demosaic_bilinear",
-    "demosaic_malvar", "shot_read_noise", "camera_pair",
+    "demosaic_malvar", "shot_read_noise", "coarse_noise", "camera_pair",
 ]
