@@ -100,7 +100,7 @@ WEIGHTS: tuple[Weights, ...] = (
             "Pix2Pix + WGAN-GP", headline="CBSD68 s25 PSNR"),
     Weights("denoise-real", DENOISE, "denoiser for real camera noise (phone and camera JPEGs), trained on a "
             "simulated camera pipeline; weaker than denoise on Gaussian noise", variant="real",
-            headline="PolyU real-noise PSNR"),
+            headline="PolyU real-noise PSNR", training_data=TRAIN_DATA_REAL),
     Weights("inpaint", INPAINT, "inpainting U-Net for strokes, boxes and scratches; Pix2Pix + WGAN-GP",
             headline="Kodak24 strokes hole PSNR", thin_model="inpaint-thin"),
     Weights("inpaint-thin", INPAINT_THIN, "thin holes (scratches, dust): Navier-Stokes fill + a learned correction; "
