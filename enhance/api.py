@@ -113,7 +113,9 @@ def denoise(
     backend: str = "torch",
     ensemble: int = 1,
 ) -> Any:
-    """Denoise. ``sigma`` (0-255 scale) sets the noise level; else it is estimated and multiplied by ``strength``."""
+    """Denoise. ``sigma`` (0-255 scale) sets the noise level; else it is estimated, and ``strength``
+    below 1 keeps part of the noise (0.5: half of what 1 removes), above 1 asks for the estimated
+    level times ``strength`` (cleans harder on strong noise)."""
     return _run("denoise", image, None, model, device, backend, ensemble, strength=strength, sigma=sigma)
 
 

@@ -63,7 +63,8 @@ class RestoreOptions:
             line and dust filters of :mod:`enhance.scratches`), or ``"both"`` (their masks joined).
         mask: a user mask (file path or ``(H, W)`` array, nonzero = defect), joined with the detected one.
         inpaint: fill the mask with the inpainting model (nothing to do when the mask is empty).
-        denoise: run the denoiser; ``sigma`` (0-255) or the estimated level x ``strength``.
+        denoise: run the denoiser; ``sigma`` (0-255), or the estimated level and ``strength``
+            (:class:`enhance.tasks.denoise.Denoise`).
         upscale: None, 2 or 4.
         sensitivity: detection sensitivity (> 1 finds fainter defects, and more false ones).
         auto_levels: stretch a faded print's tones to the full range (after the fill, before

@@ -70,6 +70,24 @@ def test_denoise_adds_the_noise_level_channel() -> None:
     assert task.level(img, sigma=12.0, strength=0.1) == 12.0  # a given sigma is not scaled
 
 
+def test_denoise_strength_below_one_keeps_that_share_of_the_correction() -> None:
+    """Less is less for every denoiser: at 0.5 half of strength 1's correction, at 0 the input, and
+    the network runs at the estimated level (a low reading times 0.5 would change nothing)."""
+    img = _scene(16, 16)
+    estimated = estimate_noise_sigma(img)
+    full = Denoise(_spec("dn", "denoise", "sigma"), FakeRun(0.5))(img)
+    task = Denoise(_spec("dn", "denoise", "sigma"), FakeRun(0.5))
+    half = task(img, strength=0.5)
+    assert np.allclose(half - img, 0.5 * (full - img), atol=1e-6)
+    assert torch.allclose(task.run.inputs[0][:, 3], torch.tensor(estimated / 255.0))  # type: ignore[attr-defined]
+    assert np.array_equal(task(img, strength=0.0), img)
+    stronger = Denoise(_spec("dn", "denoise", "sigma"), FakeRun(0.5))
+    stronger(img, strength=3.0)  # above 1: a higher level asked for
+    assert torch.allclose(stronger.run.inputs[0][:, 3], torch.tensor(min(3 * estimated, Denoise.MAX_SIGMA) / 255.0))  # type: ignore[attr-defined]
+    given = Denoise(_spec("dn", "denoise", "sigma"), FakeRun(0.5))
+    assert np.array_equal(given(img, sigma=10.0, strength=0.5), full)  # a given sigma overrides strength
+
+
 def test_inpaint_keeps_known_pixels_and_zeroes_the_hole() -> None:
     run = FakeRun(0.5)
     img = _scene()

@@ -359,7 +359,8 @@ def denoise(
         float,
         typer.Option(
             "--strength", min=0.0,
-            help="Multiplier of the estimated noise level: 0.5 keeps more texture, 2 cleans harder.",
+            help="Below 1 keeps part of the noise (0.5: half of what 1 removes); above 1 asks for a higher "
+                 "noise level (cleans harder on strong noise).",
         ),
     ] = 1.0,
     sigma: Annotated[

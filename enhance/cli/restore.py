@@ -57,7 +57,7 @@ def restore(
     no_inpaint: Annotated[bool, typer.Option("--no-inpaint", help="Do not fill the defects.")] = False,
     no_denoise: Annotated[bool, typer.Option("--no-denoise", help="Do not denoise.")] = False,
     strength: Annotated[
-        float, typer.Option("--strength", min=0.0, help="Denoising: multiplier of the estimated noise level.")
+        float, typer.Option("--strength", min=0.0, help="Denoising: below 1 keeps part of the noise, above 1 cleans harder.")
     ] = 1.0,
     sigma: Annotated[
         Optional[float],

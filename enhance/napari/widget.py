@@ -63,7 +63,7 @@ class EnhanceWidget(QWidget):  # type: ignore[misc]
         self.strength.setRange(0.0, 5.0)
         self.strength.setSingleStep(0.1)
         self.strength.setValue(1.0)
-        self.strength.setToolTip("Denoising: multiplier of the estimated noise level (0.5 keeps texture, 2 cleans harder)")
+        self.strength.setToolTip("Denoising: below 1 keeps part of the noise (0.5: half), above 1 cleans harder on strong noise")
         self.sigma = QDoubleSpinBox()
         self.sigma.setRange(0.0, 255.0)
         self.sigma.setSpecialValueText("estimate")  # 0 = estimate the noise level, then x strength

@@ -36,7 +36,7 @@ class Cancelled(EnhanceError):
 @dataclass(frozen=True)
 class Settings:
     """The widget's choices. ``model`` None: the registry picks by the image (as the CLI does);
-    ``scale``: the upscaling factor (restore: 0 = no upscaling); ``sigma`` None: estimated x ``strength``;
+    ``scale``: the upscaling factor (restore: 0 = no upscaling); ``sigma`` None: estimated (``strength`` as in the CLI);
     ``tile`` "auto" (from free memory), or input pixels per tile; ``detect``: restore looks for
     scratches and dust itself (the mask layer, if any, is joined with what it finds)."""
 

@@ -22,7 +22,14 @@ def estimate_noise_sigma(rgb: np.ndarray) -> float:
 
 class Denoise:
     """``Denoise(spec, run)(img, sigma=None, strength=1.0)``: ``(H, W, 3)`` float32 in [0, 1] ->
-    the same size, denoised at :meth:`level`."""
+    the same size, denoised.
+
+    Without ``sigma``, ``strength`` means the same for every denoiser: below 1 the network runs at
+    the estimated level and that share of its correction is kept (0.5: half of what 1 removes, 0:
+    the input), so that less is less even on photos whose noise the estimator reads as nearly
+    nothing (camera noise: the real-photo model decides from the noise's look, not from a small
+    level); above 1 the network is asked for the estimated level times ``strength``, which cleans
+    harder where it follows the level (Gaussian noise; strong camera noise)."""
 
     #: the highest level the network takes (sigma on 0-255); higher ones are clipped to it
     MAX_SIGMA = 75.0
@@ -41,5 +48,12 @@ class Denoise:
         progress: ProgressFn | None = None,
     ) -> np.ndarray:
         x = to_tensor(img)
-        x = torch.cat([x, torch.full_like(x[:, :1], self.level(img, sigma, strength) / 255.0)], 1)
-        return to_image(self.run(x, progress))
+        share = min(strength, 1.0) if sigma is None else 1.0
+        level = self.level(img, sigma, max(strength, 1.0))
+        if share <= 0:
+            return np.array(img, dtype=np.float32, copy=True)
+        x = torch.cat([x, torch.full_like(x[:, :1], level / 255.0)], 1)
+        out = to_image(self.run(x, progress))
+        if share < 1:
+            out = (img + share * (out - img)).astype(np.float32)
+        return out
