@@ -1,8 +1,8 @@
 """Figures for a model card from a run folder: the discriminator's curves and sample grids.
 
 ``python -m enhance.training.card_assets RUN_DIR OUT_DIR [--steps 1500 2500 ...]`` writes
-``OUT_DIR/discriminator.png`` (d_real_p / d_fake_p and d_loss over the GAN phase, validation PSNR and
-perceptual distance over the run) and ``OUT_DIR/samples_STEP.jpg`` (input / output / target rows).
+``OUT_DIR/discriminator.png`` (over the GAN phase: d_real_p / d_fake_p and d_loss, or a WGAN-GP
+critic's Wasserstein estimate and gradient penalty; validation PSNR and perceptual distance over the run) and ``OUT_DIR/samples_STEP.jpg`` (input / output / target rows).
 """
 
 from __future__ import annotations
@@ -26,13 +26,21 @@ def plot(run: Path, out: Path) -> Path:
         return [p[0] for p in pts], [p[1] for p in pts]
 
     fig, ax = plt.subplots(1, 3, figsize=(15, 4))
-    for key, label in (("d_real_p", "D(real) mean prob."), ("d_fake_p", "D(generated) mean prob.")):
-        ax[0].plot(*series(key, "gan"), label=label)
-    ax[0].axhline(0.5, color="grey", lw=0.5)
-    ax[0].set_title("discriminator beliefs (GAN phase)")
+    wgan = any(r.get("w_dist") for r in rows)
+    if wgan:  # a WGAN-GP critic: its Wasserstein estimate, and the penalty that keeps it 1-Lipschitz
+        ax[0].plot(*series("w_dist", "gan"), label="Wasserstein estimate E[D(real)] - E[D(restored)]")
+        ax[0].axhline(0.0, color="grey", lw=0.5)
+        ax[0].set_title("critic (GAN phase)")
+        ax[1].plot(*series("gp", "gan"), label="gradient penalty (before lambda)")
+        ax[1].set_yscale("log")
+    else:
+        for key, label in (("d_real_p", "D(real) mean prob."), ("d_fake_p", "D(generated) mean prob.")):
+            ax[0].plot(*series(key, "gan"), label=label)
+        ax[0].axhline(0.5, color="grey", lw=0.5)
+        ax[0].set_title("discriminator beliefs (GAN phase)")
+        ax[1].plot(*series("d_loss", "gan"), label="D loss (BCE, 1.386 = chance)")
+        ax[1].plot(*series("adv", "gan"), label="G adversarial term (x0.1)")
     ax[0].legend()
-    ax[1].plot(*series("d_loss", "gan"), label="D loss (BCE, 1.386 = chance)")
-    ax[1].plot(*series("adv", "gan"), label="G adversarial term (x0.1)")
     ax[1].legend()
     ax[1].set_title("losses")
     x, y = series("val_psnr")
@@ -40,7 +48,7 @@ def plot(run: Path, out: Path) -> Path:
     ax2 = ax[2].twinx()
     x, y = series("val_perceptual")
     ax2.plot(x, y, "s-", color="C1", label="val VGG distance")
-    ax[2].set_title("validation (fixed severe chain draw)")
+    ax[2].set_title("validation (a fixed set of degraded crops)")
     ax[2].legend(loc="upper left")
     ax2.legend(loc="upper right")
     for a in ax:
