@@ -85,7 +85,17 @@ def _pages(tif: Any, path: Path, limit: int | None) -> list[Any]:
 
     out: list[Any] = []
     cap = MAX_PAGES
-    for page in tif.pages:
+    seen: set[int] = set()
+    for index, page in enumerate(tif.pages):
+        if index >= MAX_PAGES:  # skipped pages (thumbnails, masks) count too
+            raise ImageTooLargeError(path, f"TIFF has more than {MAX_PAGES:,} pages")
+        offset = getattr(page, "offset", None)
+        if isinstance(offset, int):
+            # tifffile follows a chain that points back at an earlier page for ever (fuzzing found
+            # a thumbnail page pointing at itself)
+            if offset in seen:
+                raise ImageReadError(path, f"corrupt TIFF: page {index + 1} is an earlier page again (the page chain loops)")
+            seen.add(offset)
         if page is None or int(getattr(page, "subfiletype", 0) or 0) & 0b101:
             continue
         page = page if isinstance(page, tifffile.TiffPage) else page.aspage()
