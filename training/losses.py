@@ -172,8 +172,7 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     ``D(x)`` is the critic's score of one image: the mean of its outputs (a PatchGAN's map of patch
     scores), the same reduction as :func:`discriminator_loss`. Penalising the gradient of the *sum*
     instead would make the scored function (1/patches)-Lipschitz: the Wasserstein estimate and the
-    generator's adversarial gradient would shrink with the crop size (100-fold at 96 px), which is
-    why two CPU GAN phases saw an estimate stuck near 1e-5.
+    generator's adversarial gradient would shrink with the crop size (100-fold at 96 px).
     ``cond`` (the Pix2Pix condition) is concatenated on channels before the critic, unchanged.
     """
     b = real.shape[0]

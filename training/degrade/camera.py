@@ -70,9 +70,9 @@ class CameraConfig:
     luma_nr: tuple[float, float] = (0.3, 1.2)  # Gaussian std (px) applied to the luminance noise
     chroma_nr: tuple[float, float] = (0.8, 3.0)  # and to the chroma noise, which cameras smooth more
     # coarse blotches: the low-frequency noise that survives cameras' (edge-preserving, wavelet)
-    # noise reduction, which the linear pipeline above does not make: in flat areas of real
-    # photos a good part of the noise's std is left in 8x8 means, where demosaiced white noise
-    # keeps about a third. A blurred Gaussian field scaled to the local noise level; off by default
+    # noise reduction, which the linear pipeline above under-makes: in flat areas of real photos
+    # more of the noise's std is left in 8x8 means than this pipeline leaves. A blurred Gaussian
+    # field scaled to the local noise level; off by default
     p_coarse: float = 0.0
     coarse_sigma: tuple[float, float] = (2.0, 8.0)  # px: the blotches' size
     coarse_amount: tuple[float, float] = (0.3, 1.0)  # their std over the local noise level
