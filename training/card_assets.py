@@ -2,7 +2,8 @@
 
 ``python -m enhance.training.card_assets RUN_DIR OUT_DIR [--steps 1500 2500 ...]`` writes
 ``OUT_DIR/discriminator.png`` (over the GAN phase: d_real_p / d_fake_p and d_loss, or a WGAN-GP
-critic's Wasserstein estimate and gradient penalty; validation PSNR and perceptual distance over the run) and ``OUT_DIR/samples_STEP.jpg`` (input / output / target rows).
+critic's Wasserstein estimate and gradient penalty; validation PSNR and perceptual distance over
+the run) and ``OUT_DIR/samples_STEP.jpg`` (input / output / target rows).
 """
 
 from __future__ import annotations

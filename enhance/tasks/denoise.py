@@ -47,11 +47,11 @@ class Denoise:
         self, img: np.ndarray, *, sigma: float | None = None, strength: float = 1.0,
         progress: ProgressFn | None = None,
     ) -> np.ndarray:
-        x = to_tensor(img)
         share = min(strength, 1.0) if sigma is None else 1.0
-        level = self.level(img, sigma, max(strength, 1.0))
-        if share <= 0:
+        if share <= 0:  # nothing of the correction kept: no estimate, no network run
             return np.array(img, dtype=np.float32, copy=True)
+        x = to_tensor(img)
+        level = self.level(img, sigma, max(strength, 1.0))
         x = torch.cat([x, torch.full_like(x[:, :1], level / 255.0)], 1)
         out = to_image(self.run(x, progress))
         if share < 1:
