@@ -194,6 +194,42 @@ def test_trainer_runs_resumes_and_keeps_the_best(tmp_path: Path) -> None:
     assert res["steps"] == 8
 
 
+def test_hard_negatives_are_the_undamaged_crops_the_detector_flags_most(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from enhance.training.detector import DetectorConfig, DetectorTrainer, mine_hard_negatives
+
+    root = tmp_path / "data"
+    (root / "p").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    names = []
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (90, 100, 3), dtype=np.uint8)).save(root / "p" / f"{i}.png")
+        names.append(f"p/{i}.png")
+    manifest = tmp_path / "split.json"
+    manifest.write_text(json.dumps({"train": names[:3], "val": names[3:]}))
+    cfg = DetectorConfig(out_dir=str(tmp_path / "run"), data_root=str(root), manifest=str(manifest), textures=(),
+                         bank_size=8, val_size=4, bank_crop=64, patch=48, batch=2, base=4, levels=2, steps=2,
+                         log_every=1, val_every=2, ckpt_every=2, workers=1, scale_range=(0.8, 1.0),
+                         hard_negatives=4, hard_pool=3)
+
+    class Bright(torch.nn.Module):  # "flags" a pixel where it is bright: the brightest crops are the hardest
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.mean(1, keepdim=True) - 0.5
+
+    photos = [root / n for n in names[:3]]
+    images, masks = mine_hard_negatives(photos, 4, 7, cfg, Bright(), torch.device("cpu"), tmp_path / "hard.npz")
+    with np.load(tmp_path / "hard_pool.npz") as z:
+        pool = z["images"]
+    assert images.shape == (4, 64, 64, 3) and pool.shape[0] == 12 and not masks.any()
+    share = (pool.mean(3) / 255 > 0.5).mean((1, 2))
+    assert (images.mean(3) / 255 > 0.5).mean((1, 2)).min() >= np.sort(share)[-4] - 1e-9
+    res = DetectorTrainer(cfg).fit()  # the banks grow by the mined crops: 8 + 4 train, 4 + 2 validation (in proportion)
+    assert res["steps"] == 2
+    with np.load(tmp_path / "run" / "bank_val_hard.npz") as z:
+        assert z["images"].shape[0] == 2
+
+
 def test_check_refuses_a_missing_detector_before_any_file(tiny_registry: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from enhance import restoration
     from enhance.errors import WeightsError

@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,14 @@ class DetectorConfig:
     p_aged: float = 0.85
     #: share of the modern photos made more saturated and brighter (:func:`training.damage.vivid`)
     p_vivid: float = 0.0
+    #: hard negatives: this many undamaged crops added to the training bank (and a proportional
+    #: share to the validation bank), the ones a detector (``hard_weights``, default ``warm_start``)
+    #: flags most among ``hard_pool`` x as many drawn the same way; spokes, white jerseys and thin
+    #: bright lines in busy modern photos are rare in a random bank, and they are what it
+    #: takes for cracks
+    hard_negatives: int = 0
+    hard_pool: int = 4
+    hard_weights: str | None = None
     workers: int = 2
     base: int = 16
     levels: int = 4
@@ -156,6 +164,38 @@ def make_bank(
     images = np.stack([o[0] for o in out])
     masks = np.stack([o[1] for o in out])
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, images=images, masks=masks)
+    os.replace(tmp, path)
+    return images, masks
+
+
+@torch.no_grad()
+def flagged_share(net: nn.Module, images: np.ndarray, device: torch.device, batch: int = 16) -> np.ndarray:
+    """Share of each uint8 crop's pixels that ``net`` gives a defect probability above 0.5."""
+    net.eval()
+    out = []
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float().div(255).to(device)
+        out.append((net(x) > 0).float().mean((1, 2, 3)).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def mine_hard_negatives(
+    photos: list[Path], n: int, seed: int, cfg: DetectorConfig, net: nn.Module, device: torch.device, path: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` undamaged crops (of ``cfg.hard_pool * n`` drawn as :func:`make_bank` draws, with
+    no damage) that ``net`` flags most, with their empty masks; cached in ``path``."""
+    pool = make_bank(photos, cfg.hard_pool * n, seed, replace(cfg, p_clean=1.0), path.with_name(path.stem + "_pool.npz"))
+    if path.is_file():
+        with np.load(path) as z:
+            if z["images"].shape[0] == n:
+                return z["images"], z["masks"]
+    share = flagged_share(net, pool[0], device)
+    keep = np.sort(np.argsort(-share, kind="stable")[:n])
+    print(f"hard negatives: {n} of {len(share)} undamaged crops, flagged {share[keep].mean():.2%} "
+          f"(pool mean {share.mean():.2%})", flush=True)
+    images, masks = pool[0][keep], pool[1][keep]
     tmp = path.with_name(f".{path.name}.tmp.npz")
     np.savez(tmp, images=images, masks=masks)
     os.replace(tmp, path)
@@ -263,6 +303,9 @@ class DetectorTrainer:
         t0 = time.time()
         images, masks = make_bank(train_photos, c.bank_size, c.seed + 1, c, self.out / "bank_train.npz")
         v_images, v_masks = make_bank(val_photos, c.val_size, c.seed + 1000, c, self.out / "bank_val.npz")
+        if c.hard_negatives:
+            images, masks, v_images, v_masks = self._add_hard_negatives(
+                train_photos, val_photos, (images, masks), (v_images, v_masks))
         print(f"banks ready in {time.time() - t0:.0f} s: {images.shape[0]} train, {v_images.shape[0]} val; "
               f"defect share {masks.mean():.3%}", flush=True)
         (self.out / "config.json").write_text(json.dumps(asdict(c), indent=1))
@@ -309,6 +352,26 @@ class DetectorTrainer:
                         {"step": step, "elapsed": time.time() - start, "best": best})
         return {"steps": step, "minutes": (time.time() - start) / 60, "best_f1": best,
                 "best": str(self.out / "best.safetensors")}
+
+    def _add_hard_negatives(
+        self, train_photos: list[Path], val_photos: list[Path], bank: tuple[np.ndarray, np.ndarray],
+        val_bank: tuple[np.ndarray, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        c = self.cfg
+        miner = self.net
+        if c.hard_weights and c.hard_weights != c.warm_start:
+            from enhance.weightstore import load_weights, sha256_file
+
+            miner = build_detector(c.base, c.levels).to(self.device)
+            load_weights(miner, Path(c.hard_weights), sha256_file(Path(c.hard_weights)))
+        n_val = max(1, round(c.hard_negatives * c.val_size / c.bank_size))
+        hard = mine_hard_negatives(train_photos, c.hard_negatives, c.seed + 2, c, miner, self.device,
+                                   self.out / "bank_hard.npz")
+        v_hard = mine_hard_negatives(val_photos, n_val, c.seed + 1002, c, miner, self.device,
+                                     self.out / "bank_val_hard.npz")
+        self.net.train()
+        return (np.concatenate([bank[0], hard[0]]), np.concatenate([bank[1], hard[1]]),
+                np.concatenate([val_bank[0], v_hard[0]]), np.concatenate([val_bank[1], v_hard[1]]))
 
     def _validate_and_keep(self, step: int, v_images: np.ndarray, v_masks: np.ndarray, best: float) -> float:
         m = self.validate(v_images, v_masks)
