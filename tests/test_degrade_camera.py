@@ -97,6 +97,17 @@ def test_camera_target_is_the_clean_image_without_sharpening() -> None:
     assert torch.allclose(target, x, atol=1e-4)
 
 
+def test_soft_optics_blur_the_scene_of_both_images() -> None:
+    x = torch.rand(2, 3, 48, 48, generator=gen(3)) * 0.6 + 0.2  # pixel-scale detail everywhere
+    cfg = D.CameraConfig(p_sharpen=0.0, p_jpeg=0.0, p_soft=1.0, soft_sigma=(1.0, 1.0))
+    noisy, target = D.camera_pair(x, gen(7), cfg)
+    def detail(t: torch.Tensor) -> float:  # mean absolute horizontal difference
+        return float((t[..., 1:] - t[..., :-1]).abs().mean())
+    assert detail(target) < 0.3 * detail(x)
+    _, sharp_target = D.camera_pair(x, gen(7), D.CameraConfig(p_sharpen=0.0, p_jpeg=0.0))
+    assert torch.allclose(sharp_target, x, atol=1e-4)  # off by default: the scene is the clean image
+
+
 def test_camera_noise_is_spatially_correlated_and_coloured() -> None:
     """Demosaicing and in-camera noise reduction leave noise that neighbouring pixels share, and
     chroma noise (channels that differ), unlike white noise of the same std."""

@@ -76,6 +76,13 @@ class CameraConfig:
     p_coarse: float = 0.0
     coarse_sigma: tuple[float, float] = (2.0, 8.0)  # px: the blotches' size
     coarse_amount: tuple[float, float] = (0.3, 1.0)  # their std over the local noise level
+    # optics: a photo straight from a camera, seen at 100 %, is soft at the pixel level (lens, anti-
+    # aliasing filter, demosaicing), while the training photos are downscaled and sharp to the pixel;
+    # on those a denoiser learns that pixel-scale detail is often texture, and leaves camera noise.
+    # The clean photo is blurred first (the target too: the scene is softer, nothing to deblur); off
+    # by default
+    p_soft: float = 0.0
+    soft_sigma: tuple[float, float] = (0.4, 1.2)  # px
     p_sharpen: float = 0.5
     sharpen: tuple[float, float] = (0.2, 1.0)  # unsharp amount (radius 1 px)
     p_jpeg: float = 0.8
@@ -208,9 +215,13 @@ def camera_pair(
     clean: torch.Tensor, gen: torch.Generator, cfg: CameraConfig = CameraConfig(), params: CameraParams | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A (noisy, target) pair from clean sRGB ``(B, 3, H, W)``: the image through a random camera with
-    sensor noise, and the same image through the same camera without the mosaic and the noise."""
+    sensor noise, and the same image through the same camera without the mosaic and the noise
+    (both from the clean image softened first where ``cfg.p_soft`` draws it)."""
     b = clean.shape[0]
     p = params if params is not None else random_camera(b, gen, cfg)
+    if cfg.p_soft > 0:  # drawn only when used: the default pipeline keeps its seeded stream
+        soft = (uniform(gen, b, 0, 1) < cfg.p_soft).to(clean.device)[:, None, None, None]
+        clean = torch.where(soft, _blur(clean, uniform(gen, b, *cfg.soft_sigma)), clean)
     linear = unprocess(clean, p)
     target = process(linear, p)
     raw = mosaic(linear)
