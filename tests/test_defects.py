@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from enhance import defects
 from enhance.defects import DefectDetector, threshold
 from enhance.errors import InvalidInputError
 from enhance.io import ImageData
+from enhance.training.detector import DetectorConfig
 from enhance.ops.levels import auto_levels
 from enhance.restoration import RestoreModels, RestoreOptions, find_defects, restore_image
 
@@ -168,23 +170,29 @@ def test_shipped_detector_finds_damage_on_an_old_print_and_leaves_it_clean(name:
     assert det.detect(undamaged.astype(np.float32) / 255).mean() < 0.005
 
 
-def test_trainer_runs_resumes_and_keeps_the_best(tmp_path: Path) -> None:
+def _tiny_detector_run(tmp_path: Path, seed: int, **overrides: Any) -> DetectorConfig:
+    """A detector training config on four random 90 x 100 photos (three to train, one to validate)."""
     from PIL import Image
-
-    from enhance.training.detector import DetectorConfig, DetectorTrainer
 
     root = tmp_path / "data"
     (root / "p").mkdir(parents=True)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     names = []
     for i in range(4):
         Image.fromarray(rng.integers(0, 255, (90, 100, 3), dtype=np.uint8)).save(root / "p" / f"{i}.png")
         names.append(f"p/{i}.png")
     manifest = tmp_path / "split.json"
     manifest.write_text(json.dumps({"train": names[:3], "val": names[3:]}))
-    cfg = DetectorConfig(out_dir=str(tmp_path / "run"), data_root=str(root), manifest=str(manifest), textures=(),
-                         bank_size=8, val_size=4, bank_crop=64, patch=48, batch=2, base=4, levels=2, steps=6,
-                         log_every=2, val_every=3, ckpt_every=2, workers=1, scale_range=(0.8, 1.0))
+    base = dict(out_dir=str(tmp_path / "run"), data_root=str(root), manifest=str(manifest), textures=(),
+                bank_size=8, val_size=4, bank_crop=64, patch=48, batch=2, base=4, levels=2, steps=6,
+                log_every=2, val_every=3, ckpt_every=2, workers=1, scale_range=(0.8, 1.0))
+    return DetectorConfig(**{**base, **overrides})  # type: ignore[arg-type]
+
+
+def test_trainer_runs_resumes_and_keeps_the_best(tmp_path: Path) -> None:
+    from enhance.training.detector import DetectorTrainer
+
+    cfg = _tiny_detector_run(tmp_path, 0)
     res = DetectorTrainer(cfg).fit()
     assert res["steps"] == 6 and (tmp_path / "run" / "best.safetensors").is_file()
     assert (tmp_path / "run" / "log.csv").read_text().count("val") >= 2
@@ -195,29 +203,17 @@ def test_trainer_runs_resumes_and_keeps_the_best(tmp_path: Path) -> None:
 
 
 def test_hard_negatives_are_the_undamaged_crops_the_detector_flags_most(tmp_path: Path) -> None:
-    from PIL import Image
+    from enhance.training.detector import DetectorTrainer, mine_hard_negatives
 
-    from enhance.training.detector import DetectorConfig, DetectorTrainer, mine_hard_negatives
-
-    root = tmp_path / "data"
-    (root / "p").mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    names = []
-    for i in range(4):
-        Image.fromarray(rng.integers(0, 255, (90, 100, 3), dtype=np.uint8)).save(root / "p" / f"{i}.png")
-        names.append(f"p/{i}.png")
-    manifest = tmp_path / "split.json"
-    manifest.write_text(json.dumps({"train": names[:3], "val": names[3:]}))
-    cfg = DetectorConfig(out_dir=str(tmp_path / "run"), data_root=str(root), manifest=str(manifest), textures=(),
-                         bank_size=8, val_size=4, bank_crop=64, patch=48, batch=2, base=4, levels=2, steps=2,
-                         log_every=1, val_every=2, ckpt_every=2, workers=1, scale_range=(0.8, 1.0),
-                         hard_negatives=4, hard_pool=3)
+    cfg = _tiny_detector_run(tmp_path, 1, steps=2, log_every=1, val_every=2, hard_negatives=4, hard_pool=3)
+    root = Path(cfg.data_root)
+    names = json.loads(Path(cfg.manifest).read_text())["train"]
 
     class Bright(torch.nn.Module):  # "flags" a pixel where it is bright: the brightest crops are the hardest
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x.mean(1, keepdim=True) - 0.5
 
-    photos = [root / n for n in names[:3]]
+    photos = [root / n for n in names]
     images, masks = mine_hard_negatives(photos, 4, 7, cfg, Bright(), torch.device("cpu"), tmp_path / "hard.npz")
     with np.load(tmp_path / "hard_pool.npz") as z:
         pool = z["images"]
