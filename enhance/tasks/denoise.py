@@ -13,8 +13,9 @@ from enhance.tiling import ProgressFn
 
 def estimate_noise_sigma(rgb: np.ndarray) -> float:
     """Gaussian noise level (on 0-255, per channel) of an ``(H, W)`` or ``(H, W, C)`` float image in
-    [0, 1] (:func:`enhance.ops.noise.noise_sigma`). Measured on 30 CBSD68/Kodak24 images with sigma
-    5/15/25/50: 6.3/15.8/25.5/50.3 on average (texture adds a little at low levels)."""
+    [0, 1] (:func:`enhance.ops.noise.noise_sigma`): close to sigma for Gaussian noise (texture adds a
+    little at low levels; tests/test_degrade_camera.py checks the readings), lower than the std for
+    spatially correlated noise."""
     planes = rgb[..., None] if rgb.ndim == 2 else rgb
     x = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32)).permute(2, 0, 1)[None]
     return float(noise_sigma(x)[0]) * 255.0
