@@ -13,6 +13,8 @@ the model registry; :func:`shipped` loads the one we ship, verified against the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -133,6 +135,32 @@ def grow(mask: np.ndarray, px: int) -> np.ndarray:
 def available() -> bool:
     """Whether the shipped detector is installed (its file and manifest entry)."""
     return (weights_dir() / WEIGHTS_FILE).is_file() and WEIGHTS_FILE in read_manifest()
+
+
+@dataclass(frozen=True)
+class DetectorInfo:
+    """What ``enhance models`` shows of the shipped detector (read from its file and the manifest)."""
+
+    name: str
+    path: Path
+    parameters: int
+    bytes: int
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+def shipped_info() -> DetectorInfo | None:
+    """The shipped detector's file, size, parameter count and measured metrics (None if not installed).
+    Reads the safetensors header only: no network is built and no tensor loaded."""
+    if not available():
+        return None
+    from safetensors import safe_open
+
+    path = weights_dir() / WEIGHTS_FILE
+    with safe_open(str(path), framework="np") as fh:
+        parameters = sum(int(np.prod(fh.get_slice(k).get_shape())) for k in fh.keys())
+    raw = read_manifest()[WEIGHTS_FILE].get("metrics") or {}
+    metrics = {str(k): float(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    return DetectorInfo(path.stem, path, parameters, path.stat().st_size, metrics)
 
 
 @lru_cache(maxsize=4)

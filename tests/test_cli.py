@@ -273,6 +273,22 @@ def test_models_lists_fixture_models() -> None:
     assert "tiny-denoise" in out and "tiny-inpaint" not in out
 
 
+def test_models_lists_the_shipped_defect_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    from enhance import defects
+    from enhance.cli.models import format_count
+
+    info = defects.shipped_info()
+    assert info is not None and info.parameters > 100_000 and info.bytes == info.path.stat().st_size
+    assert any("F1" in k for k in info.metrics)
+    code, out = run("models")
+    assert code == 0 and "Defect detector" in out and format_count(info.parameters) in out
+    code, out = run("models", "--task", "denoise")
+    assert code == 0 and "Defect detector" not in out
+    monkeypatch.setattr(defects, "available", lambda: False)
+    code, out = run("models")
+    assert code == 0 and "Defect detector" not in out and "tiny-denoise" in out
+
+
 def test_models_empty_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     from enhance import registry
 

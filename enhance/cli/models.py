@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from enhance import api
+from enhance import api, defects
 from enhance.cli.report import error, plugin_warnings, stderr_console
 from enhance.errors import EnhanceError
 from enhance.registry import ImageTraits, Registry, count_parameters, default_registry
@@ -86,6 +86,18 @@ def models_table(specs: list[ModelSpec]) -> Table:
     return table
 
 
+def detector_table(info: defects.DetectorInfo) -> Table:
+    """The shipped defect detector (not an image-to-image model, so not in the registry's table)."""
+    table = Table(title="Defect detector (used by restore)")
+    table.add_column("Name", no_wrap=True, style="bold")
+    for name in ("Parameters", "Size (MB)"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("Measured quality", overflow="fold")
+    table.add_row(escape(info.name), format_count(info.parameters), f"{info.bytes / 1e6:.2f}",
+                  escape(format_metrics(info.metrics)) or "-")
+    return table
+
+
 def default_for(spec: ModelSpec, reg: Registry) -> str:
     """Which images the selection policy gives ``spec`` to by default ('' when none)."""
     uses = []
@@ -146,6 +158,9 @@ def models(
         typer.echo(markdown_table(specs, default_registry()), nl=False)
         return
     out.print(models_table(specs))
+    info = defects.shipped_info() if task is None else None
+    if info is not None:
+        out.print(detector_table(info))
 
 
 def register(app: typer.Typer) -> None:
