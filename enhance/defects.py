@@ -156,8 +156,11 @@ def shipped_info() -> DetectorInfo | None:
     from safetensors import safe_open
 
     path = weights_dir() / WEIGHTS_FILE
-    with safe_open(str(path), framework="np") as fh:
-        parameters = sum(int(np.prod(fh.get_slice(k).get_shape())) for k in fh.keys())
+    try:
+        with safe_open(str(path), framework="np") as fh:
+            parameters = sum(int(np.prod(fh.get_slice(k).get_shape())) for k in fh.keys())
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for a bad header
+        raise WeightsError(f"{path}: unreadable weight file ({exc})") from exc
     raw = read_manifest()[WEIGHTS_FILE].get("metrics") or {}
     metrics = {str(k): float(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     return DetectorInfo(path.stem, path, parameters, path.stat().st_size, metrics)

@@ -289,6 +289,18 @@ def test_models_lists_the_shipped_defect_detector(monkeypatch: pytest.MonkeyPatc
     assert code == 0 and "Defect detector" not in out and "tiny-denoise" in out
 
 
+def test_models_names_a_broken_detector_file_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from enhance import defects
+
+    bad = tmp_path / defects.WEIGHTS_FILE
+    bad.write_bytes(b"not a safetensors file")
+    monkeypatch.setattr(defects, "weights_dir", lambda: tmp_path)
+    monkeypatch.setattr(defects, "read_manifest", lambda: {defects.WEIGHTS_FILE: {"sha256": "0" * 64}})
+    code, out = run("models")
+    assert code == 0 and "tiny-denoise" in out and "Traceback" not in out
+    assert f"{bad}: unreadable weight file" in " ".join(out.split())
+
+
 def test_models_empty_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     from enhance import registry
 

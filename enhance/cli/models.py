@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from enhance import api, defects
-from enhance.cli.report import error, plugin_warnings, stderr_console
+from enhance.cli.report import error, plugin_warnings, stderr_console, warning
 from enhance.errors import EnhanceError
 from enhance.registry import ImageTraits, Registry, count_parameters, default_registry
 from enhance.spec import TASKS, ModelSpec
@@ -158,7 +158,11 @@ def models(
         typer.echo(markdown_table(specs, default_registry()), nl=False)
         return
     out.print(models_table(specs))
-    info = defects.shipped_info() if task is None else None
+    try:
+        info = defects.shipped_info() if task is None else None
+    except EnhanceError as exc:  # the models above are fine; say what is wrong with the detector
+        warning(err, str(exc))
+        return
     if info is not None:
         out.print(detector_table(info))
 
