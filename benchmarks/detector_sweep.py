@@ -30,25 +30,20 @@ import common  # noqa: E402
 from common import fmt, md_table  # noqa: E402
 from restore import TOLERANCE, detection_counts, realistic_cases  # noqa: E402
 
-from enhance.defects import GROW, THRESHOLD, DefectDetector, damage_shaped, grow  # noqa: E402
+from enhance.defects import THRESHOLD, DefectDetector, decide  # noqa: E402
 
 
-def flip_probability(det: DefectDetector, pixels: np.ndarray, flips: int) -> np.ndarray:
-    """The detector's probability map averaged over ``flips`` (1, 2 or 4) flipped copies of ``pixels``."""
-    views = [(False, False), (False, True), (True, False), (True, True)][:flips]
-    acc = np.zeros(pixels.shape[:2], np.float32)
-    for vertical, horizontal in views:
-        x = pixels[::-1] if vertical else pixels
-        x = x[:, ::-1] if horizontal else x
-        p = det.probability(np.ascontiguousarray(x))
-        p = p[:, ::-1] if horizontal else p
-        acc += p[::-1] if vertical else p
-    return acc / len(views)
+#: (upside down, left-right) of each pass; ``--flips k`` averages the first k
+VIEWS = ((False, False), (False, True), (True, False), (True, True))
 
 
-def decide(prob: np.ndarray, threshold: float) -> np.ndarray:
-    """The mask :meth:`DefectDetector.detect` makes of ``prob`` at ``threshold``."""
-    return grow(damage_shaped(prob > threshold), GROW)
+def view_probability(det: DefectDetector, pixels: np.ndarray, vertical: bool, horizontal: bool) -> np.ndarray:
+    """The detector's probability map of ``pixels`` flipped as asked, flipped back."""
+    x = pixels[::-1] if vertical else pixels
+    x = x[:, ::-1] if horizontal else x
+    p = det.probability(np.ascontiguousarray(x))
+    p = p[:, ::-1] if horizontal else p
+    return p[::-1] if vertical else p
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -73,22 +68,35 @@ def load(path: Path | None) -> tuple[str, DefectDetector]:
     return str(path), DefectDetector.from_file(path, sha256_file(path))
 
 
-def sweep(det: DefectDetector, cases: Sequence, thresholds: Sequence[float], flips: int) -> tuple[list[list[str]], float]:
-    """Rows (threshold, P, R, F1, flagged %) for one detector at ``flips``, and the detector's s/MP."""
+def sweep(det: DefectDetector, cases: Sequence, thresholds: Sequence[float], flip_counts: Sequence[int]) -> list[list[str]]:
+    """Rows (flips, threshold, P, R, F1, flagged %, the detector's s/MP) for one detector. Each
+    flipped pass runs once per image; ``k`` flips average the first ``k`` of them."""
     from enhance.training.detector import prf
 
-    t0 = time.perf_counter()
-    damaged = [flip_probability(det, common.to_float(c.damaged), flips) for c in cases]
-    undamaged = [flip_probability(det, common.to_float(c.undamaged), flips) for c in cases]
-    seconds = time.perf_counter() - t0
+    n = max(flip_counts)
+    seconds = [0.0] * n
+
+    def passes(img: np.ndarray) -> list[np.ndarray]:
+        x, maps = common.to_float(img), []
+        for i, view in enumerate(VIEWS[:n]):
+            t0 = time.perf_counter()
+            maps.append(view_probability(det, x, *view))
+            seconds[i] += time.perf_counter() - t0
+        return maps
+
+    damaged = [passes(c.damaged) for c in cases]
+    undamaged = [passes(c.undamaged) for c in cases]
     mp = 2 * sum(c.damaged.shape[0] * c.damaged.shape[1] for c in cases) / 1e6
     rows = []
-    for th in thresholds:
-        counts = sum((detection_counts(decide(p, th), c.true, c.visible) for p, c in zip(damaged, cases)), np.zeros(4))
-        prec, rec, f1 = prf(tuple(counts))
-        flagged = 100 * float(np.mean([decide(p, th).mean() for p in undamaged]))
-        rows.append([fmt(th), fmt(prec), fmt(rec), fmt(f1), fmt(flagged, 3)])
-    return rows, seconds / mp
+    for k in flip_counts:
+        dam = [np.mean(m[:k], axis=0) for m in damaged]
+        und = [np.mean(m[:k], axis=0) for m in undamaged]
+        for th in thresholds:
+            counts = sum((detection_counts(decide(p, th), c.true, c.visible) for p, c in zip(dam, cases)), np.zeros(4))
+            prec, rec, f1 = prf(tuple(counts))
+            flagged = 100 * float(np.mean([decide(p, th).mean() for p in und]))
+            rows.append([str(k), fmt(th), fmt(prec), fmt(rec), fmt(f1), fmt(flagged, 3), fmt(sum(seconds[:k]) / mp)])
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,11 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         files = common.list_images(args.data / "bench" / "denoise" / set_name, args.limit)
         for variant in ("old", "modern"):
             cases = realistic_cases(files, variant == "old")
-            rows = []
-            for name, det in detectors:
-                for flips in args.flips:
-                    part, spm = sweep(det, cases, args.thresholds, flips)
-                    rows += [[f"`{name}`", str(flips), *r, fmt(spm)] for r in part]
+            rows = [[f"`{name}`", *r] for name, det in detectors for r in sweep(det, cases, args.thresholds, args.flips)]
             rep(f"### {set_name}, {variant} ({len(files)} images)")
             rep()
             rep(md_table(["detector", "flips", "threshold", "precision", "recall", "F1", "flagged %", "s/MP"], rows))

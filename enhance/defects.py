@@ -94,10 +94,16 @@ class DefectDetector:
     def detect(self, pixels: np.ndarray, sensitivity: float = 1.0, shape_filter: bool = True) -> np.ndarray:
         """``(H, W)`` bool defect mask: probability above :func:`threshold`, only regions shaped like
         damage (:func:`damage_shaped`, unless ``shape_filter`` is False), grown by :data:`GROW` px."""
-        mask = self.probability(pixels) > threshold(sensitivity)
-        if shape_filter:
-            mask = damage_shaped(mask)
-        return grow(mask, GROW)
+        return decide(self.probability(pixels), threshold(sensitivity), shape_filter)
+
+
+def decide(prob: np.ndarray, min_probability: float, shape_filter: bool = True) -> np.ndarray:
+    """The defect mask of a probability map: above ``min_probability``, only regions shaped like
+    damage (unless ``shape_filter`` is False), grown by :data:`GROW` px (:meth:`DefectDetector.detect`)."""
+    mask = prob > min_probability
+    if shape_filter:
+        mask = damage_shaped(mask)
+    return grow(mask, GROW)
 
 
 def damage_shaped(mask: np.ndarray) -> np.ndarray:

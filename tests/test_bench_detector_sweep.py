@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -12,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import load_script
 from enhance.archs.unet import UNetRestorer
 from enhance.defects import LEVELS, DefectDetector
 
@@ -20,13 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def sweep() -> ModuleType:
-    path = ROOT / "benchmarks" / "detector_sweep.py"
-    spec = importlib.util.spec_from_file_location("detector_sweep", path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(ROOT / "benchmarks" / "detector_sweep.py", "detector_sweep")
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +29,11 @@ def det() -> DefectDetector:
     return DefectDetector(net)
 
 
+def _flips(sweep: ModuleType, det: DefectDetector, x: np.ndarray, k: int) -> np.ndarray:
+    """The map ``--flips k`` scores: the mean of the first ``k`` passes, as ``sweep.sweep`` takes it."""
+    return np.mean([sweep.view_probability(det, x, *v) for v in sweep.VIEWS[:k]], axis=0)
+
+
 def _image(seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return rng.random((48, 64, 3), dtype=np.float32)
@@ -43,7 +41,7 @@ def _image(seed: int = 1) -> np.ndarray:
 
 def test_one_flip_is_the_plain_probability_and_its_decision_is_detect(sweep: ModuleType, det: DefectDetector) -> None:
     x = _image()
-    p = sweep.flip_probability(det, x, 1)
+    p = _flips(sweep, det, x, 1)
     np.testing.assert_array_equal(p, det.probability(x))
     for th in (float(np.quantile(p, 0.7)), float(np.quantile(p, 0.95))):
         from enhance import defects
@@ -54,11 +52,11 @@ def test_one_flip_is_the_plain_probability_and_its_decision_is_detect(sweep: Mod
 
 def test_flip_averaging_undoes_each_flip(sweep: ModuleType, det: DefectDetector) -> None:
     x = _image()
-    p2 = sweep.flip_probability(det, x, 2)
+    p2 = _flips(sweep, det, x, 2)
     manual = (det.probability(x) + det.probability(np.ascontiguousarray(x[:, ::-1]))[:, ::-1]) / 2
     np.testing.assert_allclose(p2, manual, atol=1e-6)
     # averaged over both flips, the map follows the image: the map of the flipped image is the flipped map
-    p4 = sweep.flip_probability(det, x, 4)
-    p4_flipped = sweep.flip_probability(det, np.ascontiguousarray(x[::-1]), 4)
+    p4 = _flips(sweep, det, x, 4)
+    p4_flipped = _flips(sweep, det, np.ascontiguousarray(x[::-1]), 4)
     np.testing.assert_allclose(p4_flipped, p4[::-1], atol=1e-5)
     assert not np.allclose(det.probability(np.ascontiguousarray(x[::-1])), det.probability(x)[::-1], atol=1e-5)
