@@ -9,10 +9,13 @@ random-weight models (one per shipped model kind), saves them as verified safete
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 import textwrap
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -172,3 +175,14 @@ def write_png(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return _write
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """A script outside the package (``benchmarks/*.py``) imported as module ``name``; registered in
+    ``sys.modules`` first, since its dataclasses look their module up there."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod

@@ -4,14 +4,13 @@ the seeded random extractor (no ``../shared`` data, no weight file)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
+from conftest import load_script
 from enhance.metrics.features import random_extractor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,12 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def common() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_common", ROOT / "benchmarks" / "common.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(ROOT / "benchmarks" / "common.py", "bench_common")
 
 
 def _images(n: int, seed: int) -> list[np.ndarray]:

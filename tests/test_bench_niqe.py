@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -12,28 +10,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import load_script
 from enhance.metrics.niqe import live_params_file, niqe
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def common() -> ModuleType:
-    return _load("bench_common", ROOT / "benchmarks" / "common.py")
+    return load_script(ROOT / "benchmarks" / "common.py", "bench_common")
 
 
 @pytest.fixture(scope="module")
 def sr() -> ModuleType:
-    return _load("bench_sr", ROOT / "benchmarks" / "sr.py")
+    return load_script(ROOT / "benchmarks" / "sr.py", "bench_sr")
 
 
 def _photo(side: int, seed: int) -> np.ndarray:

@@ -5,7 +5,6 @@ and noise."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
+from conftest import load_script
 from enhance.errors import InvalidInputError, WeightsError
 from enhance.metrics import niqe
 
@@ -98,10 +98,7 @@ def test_errors(tmp_path: Path) -> None:
 
 
 def test_the_benchmarks_reexport_keeps_its_old_defaults() -> None:
-    spec = importlib.util.spec_from_file_location("bench_niqe", ROOT / "benchmarks" / "niqe.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(ROOT / "benchmarks" / "niqe.py", "bench_niqe")
     img = _image("chelsea")
     assert mod.niqe(img, mod.load_model(niqe.live_params_file())) == niqe.niqe(img)
     assert mod.MIN_SIDE == niqe.MIN_SIDE and mod.Model is niqe.Model
