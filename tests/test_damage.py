@@ -23,7 +23,7 @@ def _photo(h: int = 128, w: int = 160, seed: int = 0) -> np.ndarray:
 PAPER = Paper()  # no texture files: fine noise stands in for paper
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + damage.EXTRA_KINDS)
 def test_each_kind_draws_a_mask_that_matches_what_changed(kind: str) -> None:
     x = _photo().astype(np.float32) / 255
     found = 0
@@ -41,6 +41,28 @@ def test_each_kind_draws_a_mask_that_matches_what_changed(kind: str) -> None:
             near = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
             assert change[~near].max() < 0.2
     assert found >= 2, f"{kind} drew no visible damage in 4 tries"
+
+
+def test_thin_cracks_are_fine_bright_lines_that_start_in_the_dark() -> None:
+    import cv2
+
+    x = _photo(160, 160).astype(np.float32) / 255
+    x[:, :60] *= 0.25  # a dark band on the left
+    dark = damage._lum(x) < np.quantile(damage._lum(x), 0.3)
+    for seed in range(4):
+        out, m = damage.damage(np.random.default_rng(seed), x, PAPER, kinds=["thin_cracks"])
+        assert m.any() and (m & dark).sum() > 0.2 * m.sum()  # a good part of each over the dark
+        assert 2 * float(cv2.distanceTransform(m.astype(np.uint8), cv2.DIST_L2, 3).max()) <= 6
+        assert damage._lum(out)[m & dark].mean() > damage._lum(x)[m & dark].mean() + 0.3  # bright
+
+
+def test_hard_positive_ages_the_scan_and_draws_thin_cracks() -> None:
+    scan_u8 = _photo(96, 96)
+    a, ma = damage.hard_positive(np.random.default_rng(3), scan_u8, PAPER)
+    b, mb = damage.hard_positive(np.random.default_rng(3), scan_u8, PAPER)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ma, mb)
+    assert a.dtype == np.uint8 and a.shape == scan_u8.shape and ma.shape == scan_u8.shape[:2] and ma.any()
 
 
 def test_widths_reach_wide_cracks_and_stay_thin_for_scratches() -> None:

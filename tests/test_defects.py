@@ -226,6 +226,23 @@ def test_hard_negatives_are_the_undamaged_crops_the_detector_flags_most(tmp_path
         assert z["images"].shape[0] == 2
 
 
+def test_hard_positives_are_cracked_twins_of_the_hard_negatives(tmp_path: Path) -> None:
+    from enhance.training.detector import DetectorTrainer
+
+    cfg = _tiny_detector_run(tmp_path, 2, steps=2, log_every=1, val_every=2, hard_negatives=4, hard_pool=2,
+                             hard_positives=2)
+    assert DetectorTrainer(cfg).fit()["steps"] == 2
+    run = tmp_path / "run"
+    with np.load(run / "bank_hard.npz") as neg, np.load(run / "bank_hard_pos.npz") as pos:
+        assert pos["images"].shape == (2, 64, 64, 3) and pos["masks"].any()
+        assert not neg["masks"].any()
+        # the same crops (aged, cracked and scanned again): close outside the cracks, not equal
+        diff = np.abs(pos["images"].astype(int) - neg["images"][:2].astype(int)).mean()
+        assert 0 < diff < 80
+    with np.load(run / "bank_val_hard_pos.npz") as z:
+        assert z["images"].shape[0] == 1  # 2 of 4, in proportion: 1 of the 2 validation negatives
+
+
 def test_check_refuses_a_missing_detector_before_any_file(tiny_registry: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from enhance import restoration
     from enhance.errors import WeightsError

@@ -11,7 +11,8 @@ defect mask with it. Two stages, as a print ages and is then scanned:
   branching crack networks (random walks that split), craquelure (cell boundaries of a random
   Voronoi tiling), creases (long gentle curves with a bright and a shaded side), wide cracks and
   emulsion loss that show the paper (cream with its texture, ragged edges), dark scratches, dust,
-  hairs, and torn or missing corners. Widths run from 1 to 20 px.
+  hairs, and torn or missing corners. Widths run from 1 to 20 px. :func:`hard_positive` adds fine
+  bright cracks over the dark parts of a given scan (the positive twin of a hard negative).
 
 Everything is numpy / OpenCV on ``(H, W, 3)`` float32 in [0, 1] from one ``numpy.random.Generator``,
 so a seed gives the same sample everywhere (training banks and the benchmark use the same code).
@@ -379,9 +380,40 @@ def torn_corner(rng: Rng, h: int, w: int, paper: Paper) -> Layer:
     return Layer(a, fill)
 
 
+def thin_cracks(rng: Rng, rgb: np.ndarray, paper: Paper) -> Layer:
+    """Fine bright cracks (about 1-2.5 px) that start in the dark parts of ``rgb`` and wander on.
+
+    A thin bright line over a dark, busy area is what a fine white crack looks like, and also what
+    a spoke or a lit wire in a modern photo looks like: trained on the second as hard negatives
+    alone, the detector stopped seeing the first. These are the matching hard positives.
+    """
+    h, w, _ = rgb.shape
+    a = np.zeros((h, w), np.float32)
+    s = max(h, w)
+    lum = _lum(rgb)
+    dark = np.flatnonzero(lum < np.quantile(lum, 0.3))
+    for _ in range(int(rng.integers(1, 4))):
+        k = int(dark[rng.integers(len(dark))]) if len(dark) else int(rng.integers(h * w))
+        y, x = divmod(k, w)
+        width = rng.uniform(0.8, 2.5)
+        pts = _walk(rng, float(x), float(y), rng.uniform(0, 2 * np.pi), rng.uniform(0.4, 1.2) * s,
+                    rng.uniform(2, 5), rng.uniform(0.05, 0.25))
+        _draw_polyline(a, pts, width)
+        for _ in range(int(rng.poisson(0.8))):
+            j = int(rng.integers(1, len(pts)))
+            d = pts[j] - pts[j - 1]
+            ang = float(np.arctan2(d[1], d[0])) + rng.choice([-1, 1]) * rng.uniform(0.4, 1.4)
+            branch = _walk(rng, float(pts[j, 0]), float(pts[j, 1]), ang, rng.uniform(0.15, 0.5) * s,
+                           rng.uniform(2, 5), rng.uniform(0.05, 0.25))
+            _draw_polyline(a, branch, width * rng.uniform(0.6, 0.9))
+    return Layer(a, _paper_fill(rng, paper, h, w))
+
+
 #: (draw, weight): how often each kind of damage appears in a sample
 KINDS = ("cracks", "craquelure", "crease", "wide", "emulsion", "scratches", "torn")
 WEIGHTS = (0.30, 0.10, 0.25, 0.12, 0.08, 0.30, 0.04)
+#: kinds only drawn when asked for (not in the random draw, so that a seed keeps its sample)
+EXTRA_KINDS = ("thin_cracks",)
 
 
 def damage(rng: Rng, rgb: np.ndarray, paper: Paper, kinds: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -416,8 +448,10 @@ def damage(rng: Rng, rgb: np.ndarray, paper: Paper, kinds: Sequence[str] | None 
             layer = scratches_dust_hair(rng, h, w)
         elif kind == "torn":
             layer = torn_corner(rng, h, w, paper)
+        elif kind == "thin_cracks":
+            layer = thin_cracks(rng, out, paper)
         else:
-            raise ValueError(f"unknown damage kind {kind!r}; expected one of {KINDS}")
+            raise ValueError(f"unknown damage kind {kind!r}; expected one of {KINDS + EXTRA_KINDS}")
         al = layer.alpha[..., None]
         new = out * (1 - al) + layer.colour * al
         delta = np.abs(new - out).max(axis=2)
@@ -474,6 +508,14 @@ def old_print(
         mask = np.zeros(x.shape[:2], bool)
     else:
         x, mask = damage(rng, x, paper)
+    return scan(rng, np.clip(x, 0, 1)), mask
+
+
+def hard_positive(rng: Rng, scan_u8: np.ndarray, paper: Paper) -> tuple[np.ndarray, np.ndarray]:
+    """An undamaged scan (uint8 (H, W, 3)) aged into an old print and given :func:`thin_cracks`:
+    ``(uint8 scan, bool defect mask)``, the positive twin of a hard negative."""
+    x = age(rng, scan_u8.astype(np.float32) / 255.0)
+    x, mask = damage(rng, x, paper, kinds=["thin_cracks"])
     return scan(rng, np.clip(x, 0, 1)), mask
 
 

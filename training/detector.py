@@ -70,6 +70,11 @@ class DetectorConfig:
     #: takes for cracks
     hard_negatives: int = 0
     hard_pool: int = 4
+    #: hard positives: this many of the hard negatives also go in as aged prints with fine bright
+    #: cracks (:func:`training.damage.hard_positive`, a proportional share in validation): trained
+    #: on the negatives alone, the detector learnt that a thin bright line over a dark, busy area
+    #: is never damage and lost the fine white cracks of real prints
+    hard_positives: int = 0
     hard_weights: str | None = None
     workers: int = 2
     base: int = 16
@@ -196,6 +201,27 @@ def mine_hard_negatives(
     print(f"hard negatives: {n} of {len(share)} undamaged crops, flagged {share[keep].mean():.2%} "
           f"(pool mean {share.mean():.2%})", flush=True)
     images, masks = pool[0][keep], pool[1][keep]
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, images=images, masks=masks)
+    os.replace(tmp, path)
+    return images, masks
+
+
+def make_hard_positives(
+    scans: np.ndarray, seed: int, cfg: DetectorConfig, path: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`training.damage.hard_positive` of each uint8 crop in ``scans``, cached in ``path``."""
+    from .damage import Paper, hard_positive
+
+    if path.is_file():
+        with np.load(path) as z:
+            if z["images"].shape[0] == len(scans):
+                return z["images"], z["masks"]
+    paper = Paper.load([str(Path(cfg.data_root) / t) for t in cfg.textures])
+    out = [hard_positive(np.random.default_rng([seed, i]), im, paper) for i, im in enumerate(scans)]
+    images = np.stack([o[0] for o in out])
+    masks = np.stack([o[1] for o in out])
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.npz")
     np.savez(tmp, images=images, masks=masks)
     os.replace(tmp, path)
@@ -370,8 +396,17 @@ class DetectorTrainer:
         v_hard = mine_hard_negatives(val_photos, n_val, c.seed + 1002, c, miner, self.device,
                                      self.out / "bank_val_hard.npz")
         self.net.train()
-        return (np.concatenate([bank[0], hard[0]]), np.concatenate([bank[1], hard[1]]),
-                np.concatenate([val_bank[0], v_hard[0]]), np.concatenate([val_bank[1], v_hard[1]]))
+        train = [bank, hard]
+        val = [val_bank, v_hard]
+        if c.hard_positives:
+            n_pos = min(c.hard_positives, c.hard_negatives)
+            n_vpos = max(1, round(n_pos * n_val / c.hard_negatives))
+            train.append(make_hard_positives(hard[0][:n_pos], c.seed + 3, c, self.out / "bank_hard_pos.npz"))
+            val.append(make_hard_positives(v_hard[0][:n_vpos], c.seed + 1003, c, self.out / "bank_val_hard_pos.npz"))
+            print(f"hard positives: {n_pos} train, {n_vpos} val; defect share "
+                  f"{train[-1][1].mean():.2%}", flush=True)
+        return (np.concatenate([b[0] for b in train]), np.concatenate([b[1] for b in train]),
+                np.concatenate([b[0] for b in val]), np.concatenate([b[1] for b in val]))
 
     def _validate_and_keep(self, step: int, v_images: np.ndarray, v_masks: np.ndarray, best: float) -> float:
         m = self.validate(v_images, v_masks)
