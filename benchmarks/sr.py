@@ -79,7 +79,7 @@ def bicubic_pil(scale: int) -> UpscaleFn:
 
     def run(lr: np.ndarray) -> np.ndarray:
         h, w = lr.shape[:2]
-        return np.asarray(Image.fromarray(lr).resize((w * scale, h * scale), Image.BICUBIC))
+        return np.asarray(Image.fromarray(lr).resize((w * scale, h * scale), Image.Resampling.BICUBIC))
 
     return run
 

@@ -77,7 +77,7 @@ def run_methods(lr_float: np.ndarray, scale: int) -> dict[str, np.ndarray]:
 
     lr8 = _as_rgb(metrics.to_uint8(lr_float))
     h, w = lr8.shape[:2]
-    out = {"bicubic": np.asarray(Image.fromarray(lr8).resize((w * scale, h * scale), Image.BICUBIC))}
+    out = {"bicubic": np.asarray(Image.fromarray(lr8).resize((w * scale, h * scale), Image.Resampling.BICUBIC))}
     for variant in ("fidelity", "gan"):
         enh = _enhancer(scale, variant)
         out[variant] = _as_rgb(metrics.to_uint8(enh.enhance_rgb(lr_float)))

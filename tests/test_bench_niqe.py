@@ -60,7 +60,7 @@ def test_sr_niqe_table_has_the_outputs_and_the_hr(sr: ModuleType, common: Module
     for name, side in (("a.png", 200), ("b.png", 160)):  # b: under NIQE's 194 px, left out
         hr = _photo(side, len(name) + side)
         Image.fromarray(hr).save(root / "HR" / name)
-        Image.fromarray(hr).resize((side // 4, side // 4), Image.BICUBIC).save(root / "LR_x4" / name)
+        Image.fromarray(hr).resize((side // 4, side // 4), Image.Resampling.BICUBIC).save(root / "LR_x4" / name)
     methods = [sr.Method("bicubic", sr.bicubic_pil(4))]
     run = sr.NiqeRun(common.load_niqe_models([str(live_params_file())]))
     counts = sr.evaluate(methods, tmp_path, ["Toy"], 4, None, niqe=run)
