@@ -12,6 +12,11 @@ flipped left-right (2), and upside down too (4), each pass undone before the ave
 augmentation, at that many times the detector's cost. Precision / recall are pixel counts pooled
 over the set with ``restore.TOLERANCE`` px slack; flagged = share of pixels marked on the same
 photos without damage. Seeds, sets and damage are those of ``restore.py``.
+
+``--by-kind`` adds a table per set of aged prints each given one kind of damage only (the same
+photos and seeds), at the shipped threshold with and without the shape rule: which damage the
+detector misses, and which the shape rule drops. Precision there counts every detection on those
+prints, so false alarms elsewhere on the photo lower it too.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=8, help="first N images of each set")
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.7, THRESHOLD, 0.9])
     p.add_argument("--flips", type=int, nargs="+", choices=(1, 2, 4), default=[1, 2, 4])
+    p.add_argument("--by-kind", action="store_true",
+                   help="also one table per set of aged prints with one kind of damage each")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
     return p.parse_args(argv)
 
@@ -99,6 +106,21 @@ def sweep(det: DefectDetector, cases: Sequence, thresholds: Sequence[float], fli
     return rows
 
 
+def by_kind(det: DefectDetector, cases_of: dict[str, Sequence]) -> list[list[str]]:
+    """Rows (kind, shape rule, P, R, F1) at the shipped threshold, one kind of damage per case set."""
+    from enhance.training.detector import prf
+
+    rows = []
+    for kind, cases in cases_of.items():
+        probs = [det.probability(common.to_float(c.damaged)) for c in cases]
+        for shape in (True, False):
+            counts = sum((detection_counts(decide(p, THRESHOLD, shape), c.true, c.visible)
+                          for p, c in zip(probs, cases)), np.zeros(4))
+            prec, rec, f1 = prf(tuple(counts))
+            rows.append([kind, "on" if shape else "off", fmt(prec), fmt(rec), fmt(f1), str(int(counts[3]))])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rep = common.Report(args.save)
@@ -117,6 +139,15 @@ def main(argv: list[str] | None = None) -> int:
             rep(f"### {set_name}, {variant} ({len(files)} images)")
             rep()
             rep(md_table(["detector", "flips", "threshold", "precision", "recall", "F1", "flagged %", "s/MP"], rows))
+            rep()
+        if args.by_kind:
+            from enhance.training.damage import EXTRA_KINDS, KINDS
+
+            cases_of = {k: realistic_cases(files, True, [k]) for k in KINDS + EXTRA_KINDS}
+            rows = [[f"`{name}`", *r] for name, det in detectors for r in by_kind(det, cases_of)]
+            rep(f"### {set_name}, old, one kind of damage per print ({len(files)} images each)")
+            rep()
+            rep(md_table(["detector", "damage", "shape rule", "precision", "recall", "F1", "damage px"], rows))
             rep()
     rep.save(args.save)
     return 0

@@ -35,7 +35,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,14 +193,16 @@ class Case:
     undamaged: np.ndarray
 
 
-def realistic_cases(files: list[Path], aged: bool) -> list[Case]:
+def realistic_cases(files: list[Path], aged: bool, kinds: Sequence[str] | None = None) -> list[Case]:
+    """The realistic-damage cases of ``files`` (``kinds``: only these kinds of damage, as
+    :func:`enhance.training.damage.damage` takes them; default the random mix)."""
     from enhance.training.damage import Paper, benchmark_sample
 
     paper = Paper.load([str(common.DEFAULT_DATA / "train" / t) for t in PAPER])
     out = []
     for i, path in enumerate(files):
         clean = common.load_rgb(path)
-        damaged, mask, ref, undamaged = benchmark_sample(SEED + 1000 * int(aged) + i, clean, paper, aged)
+        damaged, mask, ref, undamaged = benchmark_sample(SEED + 1000 * int(aged) + i, clean, paper, aged, kinds)
         out.append(Case(path.stem, damaged, mask, mask, ref, undamaged))
     return out
 

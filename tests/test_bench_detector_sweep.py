@@ -60,3 +60,29 @@ def test_flip_averaging_undoes_each_flip(sweep: ModuleType, det: DefectDetector)
     p4_flipped = _flips(sweep, det, np.ascontiguousarray(x[::-1]), 4)
     np.testing.assert_allclose(p4_flipped, p4[::-1], atol=1e-5)
     assert not np.allclose(det.probability(np.ascontiguousarray(x[::-1])), det.probability(x)[::-1], atol=1e-5)
+
+
+def test_by_kind_scores_each_kind_with_and_without_the_shape_rule(sweep: ModuleType) -> None:
+    """A detector that finds exactly the damage: a thin line keeps recall 1 with the shape rule, a
+    compact flake (too wide to be a crack) is dropped by it and found without it."""
+    from types import SimpleNamespace
+
+    line = np.zeros((96, 96), bool)
+    line[40:42, 5:90] = True
+    flake = np.zeros((96, 96), bool)
+    flake[20:60, 20:60] = True
+
+    class Oracle:
+        def probability(self, pixels: np.ndarray) -> np.ndarray:  # the case's damage, read off its red channel
+            return (pixels[..., 0] > 0.5).astype(np.float32)
+
+    def case(mask: np.ndarray) -> SimpleNamespace:
+        img = np.zeros((96, 96, 3), np.uint8)
+        img[mask] = 255
+        return SimpleNamespace(damaged=img, true=mask, visible=mask)
+
+    rows = sweep.by_kind(Oracle(), {"line": [case(line)], "flake": [case(flake)]})
+    recall = {(r[0], r[1]): float(r[3]) for r in rows}
+    assert recall[("line", "on")] == recall[("line", "off")] == 1.0
+    assert recall[("flake", "off")] == 1.0 and recall[("flake", "on")] == 0.0
+    assert [r[5] for r in rows] == [str(line.sum())] * 2 + [str(flake.sum())] * 2

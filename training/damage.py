@@ -520,7 +520,7 @@ def hard_positive(rng: Rng, scan_u8: np.ndarray, paper: Paper) -> tuple[np.ndarr
 
 
 def benchmark_sample(
-    seed: int, rgb: np.ndarray, paper: Paper, aged: bool
+    seed: int, rgb: np.ndarray, paper: Paper, aged: bool, kinds: Sequence[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One seeded benchmark case from a clean uint8 photo: ``(damaged scan, defect mask, reference,
     undamaged scan)``.
@@ -528,12 +528,13 @@ def benchmark_sample(
     The reference is the print before damage and scan (aged when ``aged``), what a restore should
     give back; the undamaged scan is the same print scanned with the same noise and JPEG quality,
     only without the defects (for the false-alarm rate). Separate generators per stage keep the
-    ageing and the scan identical between the damaged and the undamaged case.
+    ageing and the scan identical between the damaged and the undamaged case. ``kinds`` as in
+    :func:`damage` (default: the random mix).
     """
     x = rgb.astype(np.float32) / 255.0
     if aged:
         x = age(np.random.default_rng([seed, 0]), x)
-    damaged, mask = damage(np.random.default_rng([seed, 1]), x, paper)
+    damaged, mask = damage(np.random.default_rng([seed, 1]), x, paper, kinds)
     reference = np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8)
     return (scan(np.random.default_rng([seed, 2]), np.clip(damaged, 0, 1)), mask, reference,
             scan(np.random.default_rng([seed, 2]), x))
