@@ -56,6 +56,20 @@ def test_thin_cracks_are_fine_bright_lines_that_start_in_the_dark() -> None:
         assert damage._lum(out)[m & dark].mean() > damage._lum(x)[m & dark].mean() + 0.3  # bright
 
 
+def test_weights_set_the_chance_of_each_kind() -> None:
+    x = _photo().astype(np.float32) / 255
+    only_creases = tuple(1.0 if k == "crease" else 0.0 for k in KINDS)
+    out, mask = damage.damage(np.random.default_rng(5), x, PAPER, weights=only_creases)
+    rng = np.random.default_rng(5)
+    rng.random(len(KINDS))  # the draws that picked the kinds
+    same, same_mask = damage.damage(rng, x, PAPER, kinds=["crease"])
+    np.testing.assert_array_equal(out, same)
+    np.testing.assert_array_equal(mask, same_mask)
+    for bad in ((1.0,) * (len(KINDS) - 1), (0.0,) * len(KINDS)):
+        with pytest.raises(ValueError, match="damage weights"):
+            damage.damage(np.random.default_rng(0), x, PAPER, weights=bad)
+
+
 def test_hard_positive_ages_the_scan_and_draws_thin_cracks() -> None:
     scan_u8 = _photo(96, 96)
     a, ma = damage.hard_positive(np.random.default_rng(3), scan_u8, PAPER)

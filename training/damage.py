@@ -416,17 +416,23 @@ WEIGHTS = (0.30, 0.10, 0.25, 0.12, 0.08, 0.30, 0.04)
 EXTRA_KINDS = ("thin_cracks",)
 
 
-def damage(rng: Rng, rgb: np.ndarray, paper: Paper, kinds: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def damage(
+    rng: Rng, rgb: np.ndarray, paper: Paper, kinds: Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw defects on ``rgb`` (float32 (H, W, 3)): the damaged image and its bool defect mask.
 
-    ``kinds`` picks the defects (default: each of :data:`KINDS` with its :data:`WEIGHTS` chance,
-    at least one).
+    ``kinds`` picks the defects (default: each of :data:`KINDS` with its chance in ``weights``,
+    default :data:`WEIGHTS`, at least one).
     """
     h, w, _ = rgb.shape
     if kinds is None:
-        kinds = [k for k, p in zip(KINDS, WEIGHTS) if rng.random() < p]
+        chances = WEIGHTS if weights is None else tuple(weights)
+        if len(chances) != len(KINDS) or min(chances) < 0 or sum(chances) <= 0:
+            raise ValueError(f"damage weights {chances}: expected {len(KINDS)} chances >= 0, not all 0, for {KINDS}")
+        kinds = [k for k, p in zip(KINDS, chances) if rng.random() < p]
         if not kinds:
-            kinds = [str(rng.choice(KINDS, p=np.asarray(WEIGHTS) / sum(WEIGHTS)))]
+            kinds = [str(rng.choice(KINDS, p=np.asarray(chances) / sum(chances)))]
     out = rgb.astype(np.float32).copy()
     cover = np.zeros((h, w), np.float32)
     for kind in kinds:
@@ -490,7 +496,7 @@ def vivid(rng: Rng, rgb: np.ndarray) -> np.ndarray:
 
 def old_print(
     rng: Rng, rgb: np.ndarray, paper: Paper, p_clean: float = 0.15, aged: bool | None = None, p_aged: float = 0.85,
-    p_vivid: float = 0.0,
+    p_vivid: float = 0.0, weights: Sequence[float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A damaged scan of an old print made from the clean photo ``rgb`` (uint8 or float (H, W, 3)).
 
@@ -498,6 +504,7 @@ def old_print(
     print is aged but undamaged (empty mask): the detector sees as many grainy, faded and stained
     prints without defects as with. ``aged`` forces the ageing on or off (default: aged with
     probability ``p_aged``, the rest stay modern photos, made :func:`vivid` with probability ``p_vivid``).
+    ``weights``: the chance of each kind of damage, as :func:`damage` takes it.
     """
     x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32)
     if aged if aged is not None else rng.random() < p_aged:
@@ -507,7 +514,7 @@ def old_print(
     if rng.random() < p_clean:
         mask = np.zeros(x.shape[:2], bool)
     else:
-        x, mask = damage(rng, x, paper)
+        x, mask = damage(rng, x, paper, weights=weights)
     return scan(rng, np.clip(x, 0, 1)), mask
 
 

@@ -63,6 +63,9 @@ class DetectorConfig:
     p_aged: float = 0.85
     #: share of the modern photos made more saturated and brighter (:func:`training.damage.vivid`)
     p_vivid: float = 0.0
+    #: the chance of each kind of damage in a damaged sample (``training.damage.KINDS`` order;
+    #: None: ``training.damage.WEIGHTS``)
+    damage_weights: tuple[float, ...] | None = None
     #: hard negatives: this many undamaged crops added to the training bank (and a proportional
     #: share to the validation bank), the ones a detector (``hard_weights``, default ``warm_start``)
     #: flags most among ``hard_pool`` x as many drawn the same way; spokes, white jerseys and thin
@@ -123,12 +126,14 @@ def _init_worker(textures: list[str]) -> None:
     _WORKER["paper"] = Paper.load(textures)
 
 
-def _draw(args: tuple[str, int, int, tuple[float, float], float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+def _draw(
+    args: tuple[str, int, int, tuple[float, float], float, float, float, tuple[float, ...] | None]
+) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     from .damage import old_print
 
-    path, seed, crop, (s0, s1), p_clean, p_aged, p_vivid = args
+    path, seed, crop, (s0, s1), p_clean, p_aged, p_vivid, weights = args
     rng = np.random.default_rng(seed)
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)
     if bgr is None:
@@ -142,7 +147,8 @@ def _draw(args: tuple[str, int, int, tuple[float, float], float, float, float]) 
     h, w = bgr.shape[:2]
     y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
     rgb = bgr[y : y + crop, x : x + crop, ::-1]
-    return old_print(rng, rgb, _WORKER["paper"], p_clean=p_clean, p_aged=p_aged, p_vivid=p_vivid)
+    return old_print(rng, rgb, _WORKER["paper"], p_clean=p_clean, p_aged=p_aged, p_vivid=p_vivid,
+                     weights=weights)
 
 
 def make_bank(
@@ -156,7 +162,7 @@ def make_bank(
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(photos), n)
     jobs = [(str(photos[k]), seed * 1_000_003 + i, cfg.bank_crop, cfg.scale_range, cfg.p_clean, cfg.p_aged,
-             cfg.p_vivid)
+             cfg.p_vivid, cfg.damage_weights)
             for i, k in enumerate(picks)]
     textures = [str(Path(cfg.data_root) / t) for t in cfg.textures]
     if cfg.workers <= 1:
