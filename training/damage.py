@@ -385,7 +385,9 @@ def thin_cracks(rng: Rng, rgb: np.ndarray, paper: Paper) -> Layer:
 
     A thin bright line over a dark, busy area is what a fine white crack looks like, and also what
     a spoke or a lit wire in a modern photo looks like: trained on the second as hard negatives
-    alone, the detector stopped seeing the first. These are the matching hard positives.
+    alone, the detector stopped seeing the first. These are the matching hard positives. Their
+    wander is log-uniform from nearly straight to curly: cracks in the emulsion of real prints often
+    run straight for a long way, as poles and wires in the hard negatives do.
     """
     h, w, _ = rgb.shape
     a = np.zeros((h, w), np.float32)
@@ -396,15 +398,16 @@ def thin_cracks(rng: Rng, rgb: np.ndarray, paper: Paper) -> Layer:
         k = int(dark[rng.integers(len(dark))]) if len(dark) else int(rng.integers(h * w))
         y, x = divmod(k, w)
         width = rng.uniform(0.8, 2.5)
+        wiggle = float(np.exp(rng.uniform(np.log(0.005), np.log(0.25))))
         pts = _walk(rng, float(x), float(y), rng.uniform(0, 2 * np.pi), rng.uniform(0.4, 1.2) * s,
-                    rng.uniform(2, 5), rng.uniform(0.05, 0.25))
+                    rng.uniform(2, 5), wiggle)
         _draw_polyline(a, pts, width)
         for _ in range(int(rng.poisson(0.8))):
             j = int(rng.integers(1, len(pts)))
             d = pts[j] - pts[j - 1]
             ang = float(np.arctan2(d[1], d[0])) + rng.choice([-1, 1]) * rng.uniform(0.4, 1.4)
             branch = _walk(rng, float(pts[j, 0]), float(pts[j, 1]), ang, rng.uniform(0.15, 0.5) * s,
-                           rng.uniform(2, 5), rng.uniform(0.05, 0.25))
+                           rng.uniform(2, 5), wiggle)
             _draw_polyline(a, branch, width * rng.uniform(0.6, 0.9))
     return Layer(a, _paper_fill(rng, paper, h, w))
 
