@@ -151,6 +151,15 @@ def _draw(
                      weights=weights)
 
 
+def _save_bank(path: Path, images: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Write a bank atomically (a half-written cache would be read back as a bank) and return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, images=images, masks=masks)
+    os.replace(tmp, path)
+    return images, masks
+
+
 def make_bank(
     photos: list[Path], n: int, seed: int, cfg: DetectorConfig, path: Path
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -174,11 +183,7 @@ def make_bank(
             out = list(ex.map(_draw, jobs, chunksize=16))
     images = np.stack([o[0] for o in out])
     masks = np.stack([o[1] for o in out])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, images=images, masks=masks)
-    os.replace(tmp, path)
-    return images, masks
+    return _save_bank(path, images, masks)
 
 
 @torch.no_grad()
@@ -207,10 +212,7 @@ def mine_hard_negatives(
     print(f"hard negatives: {n} of {len(share)} undamaged crops, flagged {share[keep].mean():.2%} "
           f"(pool mean {share.mean():.2%})", flush=True)
     images, masks = pool[0][keep], pool[1][keep]
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, images=images, masks=masks)
-    os.replace(tmp, path)
-    return images, masks
+    return _save_bank(path, images, masks)
 
 
 def make_hard_positives(
@@ -227,11 +229,7 @@ def make_hard_positives(
     out = [hard_positive(np.random.default_rng([seed, i]), im, paper) for i, im in enumerate(scans)]
     images = np.stack([o[0] for o in out])
     masks = np.stack([o[1] for o in out])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, images=images, masks=masks)
-    os.replace(tmp, path)
-    return images, masks
+    return _save_bank(path, images, masks)
 
 
 def sample_batch(
