@@ -19,6 +19,7 @@ own) the flagged share is the false-alarm rate. ``--page``: the masks (red) and 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -165,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{2 * radius:g} px from every traced line). Masks as `enhance restore` makes them (default sensitivity). "
         f"Load average {common.load_average()} at start.")
     rep()
-    rows, per_line, undamaged_rows, page_rows = [], [], [], []
+    rows, per_line, undamaged_rows = [], [], []
+    page: dict[str, list[tuple[str, np.ndarray]]] = {}  # image -> input, then each detector's mask
+
+    def show(key: str, img: np.ndarray, caption: str, shown: np.ndarray) -> None:
+        page.setdefault(key, [("input", img)]).append((caption, shown))
+
     for label, find in finders.items():
         row = [label]
         for scan in scans:
@@ -174,14 +180,18 @@ def main(argv: list[str] | None = None) -> int:
             row += [fmt(100 * s.found_total, 0), fmt(100 * s.elsewhere)]
             per_line += [[label, scan.path.name, name, str(s.length[name]), fmt(100 * s.found[name], 0)]
                          for name in scan.lines]
-            page_rows.append((f"{scan.path.name}: {label}", [
-                ("input", images[scan.path]),
-                (f"mask: found {100 * s.found_total:.0f} %, elsewhere {100 * s.elsewhere:.2f} %",
-                 overlay(images[scan.path], mask, trace_band(scan.lines, mask.shape, 0.5)))]))
+            show(f"scratched/{scan.path.name}", images[scan.path],
+                 f"{html.escape(label)}: found {100 * s.found_total:.0f} %, elsewhere {100 * s.elsewhere:.2f} %",
+                 overlay(images[scan.path], mask, trace_band(scan.lines, mask.shape, 0.5)))
         rows.append(row)
         u_row = [label]
         for group, files in undamaged.items():
-            shares = [float(find(img).mean()) for _, img in files]
+            shares = []
+            for path, img in files:
+                mask = find(img)
+                shares.append(float(mask.mean()))
+                show(f"{group}/{path.name}", img, f"{html.escape(label)}: {100 * shares[-1]:.2f} % flagged",
+                     overlay(img, mask, None))
             u_row += [fmt(100 * float(np.mean(shares)) if shares else None), fmt(100 * max(shares) if shares else None)]
         undamaged_rows.append(u_row)
         print(f"done: {label}", flush=True)
@@ -204,12 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     rep(md_table(u_heads, undamaged_rows))
     rep()
     if args.page:
-        import html
-
-        page = common.write_image_page(args.page, "Real scanned prints: masks and traced damage",
-                                       html.escape("Red: the mask restore would fill. Green: traced damage the "
-                                                   "mask misses."), page_rows, width=512, pixelated=True)
-        rep(f"Page: `{page}` (not committed).")
+        index = common.write_image_page(args.page, "Real scanned prints: masks and traced damage",
+                                        html.escape("Red: the mask restore would fill. Green: traced damage the "
+                                                    "mask misses."), list(page.items()), width=384)
+        rep(f"Page: `{index}` (not committed).")
     rep.save(args.save)
     return 0
 
