@@ -65,9 +65,30 @@ def test_weights_set_the_chance_of_each_kind() -> None:
     same, same_mask = damage.damage(rng, x, PAPER, kinds=["crease"])
     np.testing.assert_array_equal(out, same)
     np.testing.assert_array_equal(mask, same_mask)
-    for bad in ((1.0,) * (len(KINDS) - 1), (0.0,) * len(KINDS)):
+    with_extras = (0.0,) * len(KINDS) + tuple(1.0 if k == "faint_crease" else 0.0 for k in damage.EXTRA_KINDS)
+    out, mask = damage.damage(np.random.default_rng(5), x, PAPER, weights=with_extras)
+    rng = np.random.default_rng(5)
+    rng.random(len(KINDS) + len(damage.EXTRA_KINDS))
+    same, same_mask = damage.damage(rng, x, PAPER, kinds=["faint_crease"])
+    np.testing.assert_array_equal(out, same)
+    np.testing.assert_array_equal(mask, same_mask)
+    for bad in ((1.0,) * (len(KINDS) - 1), (0.0,) * len(KINDS), (1.0,) * (len(KINDS) + 1)):
         with pytest.raises(ValueError, match="damage weights"):
             damage.damage(np.random.default_rng(0), x, PAPER, weights=bad)
+
+
+def test_faint_creases_are_fainter_and_narrower_than_creases() -> None:
+    x = np.full((128, 128, 3), 0.7, np.float32)  # a light, flat background, as the real creased scan
+    def measure(kind: str) -> tuple[float, float]:
+        darkest, area = [], []
+        for seed in range(6):
+            out, m = damage.damage(np.random.default_rng(seed), x, PAPER, kinds=[kind])
+            darkest.append(float(x.mean() - out.mean(axis=2).min()))
+            area.append(float(m.mean()))
+        return float(np.median(darkest)), float(np.median(area))
+    faint, crease = measure("faint_crease"), measure("crease")
+    assert faint[0] < crease[0] and faint[1] < crease[1]
+    assert faint[1] > 0  # still visible: masked where the shadow shows
 
 
 def test_hard_positive_ages_the_scan_and_draws_thin_cracks() -> None:

@@ -266,11 +266,14 @@ def craquelure(rng: Rng, h: int, w: int, paper: Paper) -> Layer:
     return Layer(a.astype(np.float32), colour)
 
 
-def crease(rng: Rng, rgb: np.ndarray, paper: Paper) -> tuple[Layer, np.ndarray]:
+def crease(rng: Rng, rgb: np.ndarray, paper: Paper, faint: bool = False) -> tuple[Layer, np.ndarray]:
     """A fold: a long gentle curve, a bright broken line of paper along it and a shaded side.
 
     Returns the bright line as a layer and the shading as a multiplicative ``(H, W)`` field (< 1
-    where shaded), which the caller applies and masks where it is visible.
+    where shaded), which the caller applies and masks where it is visible. ``faint``: the fold of
+    a print pressed flat again, as on real scans: a nearly straight hairline of paper (1-2 px, half
+    shown at most) beside a narrow, light shadow, barely darker than the picture; the ordinary
+    crease's shadow is 2-8 px wide and up to 45 % dark.
     """
     h, w, _ = rgb.shape
     s = max(h, w)
@@ -281,23 +284,29 @@ def crease(rng: Rng, rgb: np.ndarray, paper: Paper) -> tuple[Layer, np.ndarray]:
     side = int(rng.integers(4))
     p0 = on_edge(side, rng.uniform(0, 1))
     p1 = on_edge((side + int(rng.choice([1, 2, 2, 3]))) % 4, rng.uniform(0, 1))
-    mid = (p0 + p1) / 2 + rng.normal(0, 0.08 * s, 2)
+    mid = (p0 + p1) / 2 + rng.normal(0, (0.03 if faint else 0.08) * s, 2)
     tt = np.linspace(0, 1, 200)[:, None]
     pts = (1 - tt) ** 2 * p0 + 2 * (1 - tt) * tt * mid + tt**2 * p1
     pts = pts + np.cumsum(rng.normal(0, 0.3, pts.shape), 0)  # a little wobble
     a = np.zeros((h, w), np.float32)
-    width = rng.uniform(1.0, 6.0)
+    width = rng.uniform(0.8, 2.0) if faint else rng.uniform(1.0, 6.0)
     _draw_polyline(a, pts, width)
-    a *= rng.uniform(0.3, 1.0)  # most creases are faint: the paper barely shows
+    a *= rng.uniform(0.15, 0.5) if faint else rng.uniform(0.3, 1.0)  # most creases are faint: the paper barely shows
     # the bright line is broken where the emulsion held
     a *= np.clip(_smooth_noise(rng, h, w, rng.uniform(6, 30)) * 1.5 + rng.uniform(0.0, 1.5), 0, 1)
     shade_line: np.ndarray = np.zeros((h, w), np.float32)
     normal = np.array([-(p1 - p0)[1], (p1 - p0)[0]], np.float32)
     normal /= max(float(np.linalg.norm(normal)), 1e-6)
-    offset = normal * (width / 2 + rng.uniform(1, 4)) * rng.choice([-1, 1])
-    _draw_polyline(shade_line, pts + offset, rng.uniform(2, 8))
-    shade_line = cv2.GaussianBlur(shade_line, (0, 0), rng.uniform(1, 3))
-    shade = 1 - shade_line * rng.uniform(0.15, 0.45)
+    if faint:
+        offset = normal * (width / 2 + rng.uniform(0.5, 1.5)) * rng.choice([-1, 1])
+        _draw_polyline(shade_line, pts + offset, rng.uniform(1.0, 2.5))
+        shade_line = cv2.GaussianBlur(shade_line, (0, 0), rng.uniform(0.5, 1.2))
+        shade = 1 - shade_line * rng.uniform(0.08, 0.22)
+    else:
+        offset = normal * (width / 2 + rng.uniform(1, 4)) * rng.choice([-1, 1])
+        _draw_polyline(shade_line, pts + offset, rng.uniform(2, 8))
+        shade_line = cv2.GaussianBlur(shade_line, (0, 0), rng.uniform(1, 3))
+        shade = 1 - shade_line * rng.uniform(0.15, 0.45)
     return Layer(a, _paper_fill(rng, paper, h, w)), shade.astype(np.float32)
 
 
@@ -416,7 +425,7 @@ def thin_cracks(rng: Rng, rgb: np.ndarray, paper: Paper) -> Layer:
 KINDS = ("cracks", "craquelure", "crease", "wide", "emulsion", "scratches", "torn")
 WEIGHTS = (0.30, 0.10, 0.25, 0.12, 0.08, 0.30, 0.04)
 #: kinds only drawn when asked for (not in the random draw, so that a seed keeps its sample)
-EXTRA_KINDS = ("thin_cracks",)
+EXTRA_KINDS = ("thin_cracks", "faint_crease")
 
 
 def damage(
@@ -426,21 +435,25 @@ def damage(
     """Draw defects on ``rgb`` (float32 (H, W, 3)): the damaged image and its bool defect mask.
 
     ``kinds`` picks the defects (default: each of :data:`KINDS` with its chance in ``weights``,
-    default :data:`WEIGHTS`, at least one).
+    default :data:`WEIGHTS`, at least one). ``weights`` may also give the chances of
+    :data:`EXTRA_KINDS` after those of :data:`KINDS`; with one per kind of :data:`KINDS` only, a
+    seed draws what it drew before the extra kinds existed.
     """
     h, w, _ = rgb.shape
     if kinds is None:
         chances = WEIGHTS if weights is None else tuple(weights)
-        if len(chances) != len(KINDS) or min(chances) < 0 or sum(chances) <= 0:
-            raise ValueError(f"damage weights {chances}: expected {len(KINDS)} chances >= 0, not all 0, for {KINDS}")
-        kinds = [k for k, p in zip(KINDS, chances) if rng.random() < p]
+        names = KINDS if len(chances) == len(KINDS) else KINDS + EXTRA_KINDS
+        if len(chances) != len(names) or min(chances) < 0 or sum(chances) <= 0:
+            raise ValueError(f"damage weights {chances}: expected {len(KINDS)} chances >= 0, not all 0, for "
+                             f"{KINDS} (and optionally {len(EXTRA_KINDS)} more for {EXTRA_KINDS})")
+        kinds = [k for k, p in zip(names, chances) if rng.random() < p]
         if not kinds:
-            kinds = [str(rng.choice(KINDS, p=np.asarray(chances) / sum(chances)))]
+            kinds = [str(rng.choice(names, p=np.asarray(chances) / sum(chances)))]
     out = rgb.astype(np.float32).copy()
     cover = np.zeros((h, w), np.float32)
     for kind in kinds:
-        if kind == "crease":
-            layer, shade = crease(rng, out, paper)
+        if kind in ("crease", "faint_crease"):
+            layer, shade = crease(rng, out, paper, faint=kind == "faint_crease")
             shaded = out * shade[..., None]
             cover = np.maximum(cover, (np.abs(shaded - out).max(axis=2) > VISIBLE).astype(np.float32))
             # the bright line itself is composited below like every other layer
