@@ -123,11 +123,12 @@ def detectors(weights: Sequence[Path] | None, kinds: Sequence[str]) -> dict[str,
     from restore import finder  # the mask restore fills, as restore.py builds it
 
     out: dict[str, Finder] = {}
+    files: list[Path | None] = list(weights) if weights else [None]
     for kind in kinds:
         if kind == "lines":
             out["line filters (`--detector lines`)"] = finder("lines")
             continue
-        for w in weights or [None]:
+        for w in files:
             name = "`weights/defects.safetensors` (shipped)" if w is None else f"`{w}`"
             out[name if kind == "learned" else f"{name} + line filters (`--detector both`)"] = finder(kind, w)
     return out
