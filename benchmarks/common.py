@@ -122,7 +122,10 @@ def write_image_page(folder: Path, title: str, intro: str, rows: Sequence[tuple[
         parts.append("<div class='row'>")
         for j, (caption, img) in enumerate(cells):
             name = f"{k:03d}_{j}.{ext}"
-            Image.fromarray(img).save(img_dir / name, **({"quality": 90} if ext == "jpg" else {}))
+            if ext == "jpg":
+                Image.fromarray(img).save(img_dir / name, quality=90)
+            else:
+                Image.fromarray(img).save(img_dir / name)
             parts.append(f"<figure><a href='img/{name}'><img src='img/{name}' loading='lazy' alt=''></a>"
                          f"<figcaption>{caption}</figcaption></figure>")
         parts.append("</div>")

@@ -196,8 +196,13 @@ def main(a: argparse.Namespace) -> int:
     best_sigma: int | None = None
     bm3d_name = ""
     if a.bm3d_sweep > 0 and bm3d_fn(5, None) is not None:
+        def bm3d_at(sigma: int) -> RealFn:
+            fn = bm3d_fn(sigma, a.bm3d_cache)
+            assert fn is not None  # bm3d imported just above
+            return fn
+
         sweep_pairs = pairs[: a.bm3d_sweep]
-        sweep = {s: run_paired(bm3d_fn(s, a.bm3d_cache), sweep_pairs) for s in BM3D_SIGMAS}
+        sweep = {s: run_paired(bm3d_at(s), sweep_pairs) for s in BM3D_SIGMAS}
         best_sigma = max(sweep, key=lambda s: float(np.mean(sweep[s].psnr)))
         subset = pairs[: max(a.bm3d_pairs, len(sweep_pairs))]
         rep(f"BM3D (`bm3d.bm3d_rgb`) over sigma_psd x 255 on the first {len(sweep_pairs)} pairs: "
@@ -205,7 +210,7 @@ def main(a: argparse.Namespace) -> int:
             + f" dB; best {best_sigma}, run on the first {len(subset)} pairs (the slowest row by far).")
         rep()
         bm3d_name = f"BM3D, best sigma = {best_sigma}"
-        results[bm3d_name] = run_paired(bm3d_fn(best_sigma, a.bm3d_cache), subset)
+        results[bm3d_name] = run_paired(bm3d_at(best_sigma), subset)
     elif a.bm3d_sweep > 0:
         rep("> Note: BM3D skipped (`pip install bm3d`).")
         rep()
@@ -264,7 +269,7 @@ def main(a: argparse.Namespace) -> int:
     rep(f"_The default row ran: {picked.describe()} (no-reference images)._")
     rep()
     if not a.no_html:
-        out = write_page(a.html, page, a.crop)
-        rep(f"Side-by-side page: `{out}` (not committed; rerun to see it).")
+        index = write_page(a.html, page, a.crop)
+        rep(f"Side-by-side page: `{index}` (not committed; rerun to see it).")
     rep.save(a.save)
     return 0

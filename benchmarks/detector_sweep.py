@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +106,7 @@ def sweep(det: DefectDetector, cases: Sequence, thresholds: Sequence[float], fli
     return rows
 
 
-def by_kind(det: DefectDetector, cases_of: dict[str, Sequence]) -> list[list[str]]:
+def by_kind(det: DefectDetector, cases_of: Mapping[str, Sequence]) -> list[list[str]]:
     """Rows (kind, shape rule, P, R, F1) at the shipped threshold, one kind of damage per case set."""
     from enhance.training.detector import prf
 

@@ -21,6 +21,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -109,13 +110,13 @@ def main() -> int:
 
     enh = enhancer(args.model)
     warnings.simplefilter("ignore")  # pydicom's remarks on odd values in the corpus files
-    rows = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, path in enumerate(corpus_files()):
             decodes, frames = pydicom_decodes(path)
             start = time.perf_counter()
             out = Path(tmp) / f"{i}.dcm"
-            row = {"file": f"{path.parent.name}/{path.name}", "pydicom_decodes": decodes, "frames": frames}
+            row: dict[str, Any] = {"file": f"{path.parent.name}/{path.name}", "pydicom_decodes": decodes, "frames": frames}
             try:
                 process_file(enh, InputItem(path, path.parent), out)
                 problem = check_output(path, out, frames)

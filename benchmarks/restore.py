@@ -91,8 +91,8 @@ def age_print(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     out = img * (1 - alpha[..., None]) + tone[..., None] * alpha[..., None]
     visible = np.abs(out - img).mean(axis=2) >= VISIBLE
     lum = out.mean(axis=2, keepdims=True)
-    grain = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 0.8)
-    grain /= max(float(grain.std()), 1e-6)
+    blurred = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 0.8)
+    grain = blurred / max(float(blurred.std()), 1e-6)
     out = out + grain[..., None] * rng.uniform(0.015, 0.035) * 2 * np.sqrt(lum * (1 - lum) + 0.01)
     out = out + rng.standard_normal(out.shape).astype(np.float32) * rng.uniform(3.0, 8.0) / 255.0
     return metrics.to_uint8(np.clip(out, 0.0, 1.0)), alpha > 0.1, visible & (alpha > 0.1)
@@ -231,22 +231,22 @@ def evaluate(methods: dict[str, RestoreFn], finders: dict[str, Callable[[np.ndar
             common.save_png(case.damaged, examples / f"{case.name}_0_damaged.png")
             common.save_png(case.reference, examples / f"{case.name}_reference.png")
             common.save_png((case.true * 255).astype(np.uint8), examples / f"{case.name}_true_mask.png")
-        for m, (name, fn) in enumerate(methods.items()):
+        for k, (name, fn) in enumerate(methods.items()):
             t0 = time.perf_counter()
-            out, found = fn(case.damaged, case.true)
+            out, mask = fn(case.damaged, case.true)
             sc = scores[name]
             sc.seconds += time.perf_counter() - t0
             sc.megapixels += case.damaged.shape[0] * case.damaged.shape[1] / 1e6
             sc.psnr.append(metrics.psnr_rgb(out, case.reference))
             sc.ssim.append(metrics.ssim_rgb(out, case.reference))
             sc.defect_psnr.append(metrics.masked_psnr(out, case.reference, case.true) if case.true.any() else np.nan)
-            if found is not None and name not in (ORACLE, DENOISE_ONLY):
-                c = detection_counts(found, case.true, case.visible)
+            if mask is not None and name not in (ORACLE, DENOISE_ONLY):
+                c = detection_counts(mask, case.true, case.visible)
                 sc.counts += c
                 sc.precision.append(c[0] / c[1] if c[1] else 1.0)
                 sc.recall.append(c[2] / c[3] if c[3] else 1.0)
-            if examples is not None and m > 0:
-                common.save_png(out, examples / f"{case.name}_{m}_{SLUG.get(name, str(m))}.png")
+            if examples is not None and k > 0:
+                common.save_png(out, examples / f"{case.name}_{k}_{SLUG.get(name, str(k))}.png")
     return scores, flagged
 
 

@@ -20,6 +20,7 @@ table, one of the distribution metrics and one of NIQE.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -151,7 +152,7 @@ def build_methods(scale: int, data: Path, rep: common.Report, tile: int | str = 
             run, call = ours(spec.name, tile)
             side = SPEED_INPUT.get(scale, 256)
             x = common.to_float(speed_input(side))
-            methods.append(Method(f"**{spec.name}** (ours)", run, model=spec.name, speed_fn=lambda c=call, x=x: c(x)))
+            methods.append(Method(f"**{spec.name}** (ours)", run, model=spec.name, speed_fn=functools.partial(call, x)))
     return methods
 
 

@@ -1,4 +1,4 @@
-"""The library, the trainers and the exporters type-check with mypy (configured in pyproject.toml)."""
+"""The library, the trainers, the exporters and the benchmarks type-check with mypy (configured in pyproject.toml)."""
 
 from __future__ import annotations
 
