@@ -180,6 +180,20 @@ def default_suffix(task: Task, scale: int = 1) -> str:
     return f"_x{scale}" if task == "upscale" else {"denoise": "_denoised", "inpaint": "_inpainted"}[task]
 
 
+def outputs_in_folder(inputs: Sequence[str], items: Sequence[InputItem], output: Path | str | None) -> bool:
+    """Whether the outputs of a batch go in a folder: several items, or an input argument that is a
+    folder or a pattern (which may match one file today and many tomorrow). Raises
+    :class:`InvalidInputError` when they do and ``output`` has an image file's extension and is no
+    existing folder: two inputs and ``-o out.png`` (often a flag's value taken for an input) would
+    otherwise make a folder named ``out.png``; a trailing ``/`` asks for that folder anyway."""
+    multiple = len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs)
+    if multiple and output is not None and not _is_folder_target(output) and io.is_supported(Path(output)):
+        raise InvalidInputError(
+            f"-o {output} names a file, but {len(items)} inputs were given ({', '.join(map(str, inputs))}): "
+            f"name a folder (a trailing '/' makes it one), or give one input")
+    return multiple
+
+
 def _is_folder_target(output: Path | str) -> bool:
     text = str(output)
     return Path(output).is_dir() or text.endswith(("/", os.sep))

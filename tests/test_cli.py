@@ -72,6 +72,25 @@ def test_folder_output_mirrors_tree(write_png, tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "flat").rglob("*.png")] == ["a_x2.png"]
 
 
+def test_a_file_name_for_several_inputs_is_refused_before_any_work(write_png, tmp_path: Path) -> None:
+    a = write_png("a.png", smooth_rgb(12, 12))
+    b = write_png("b.png", smooth_rgb(12, 12, 1))
+    # a flag's value taken for an input (`--save-mask m.png`) makes two inputs for one -o file
+    code, out = run("upscale", a, b, "-x", "2", "-o", tmp_path / "out.png")
+    assert code != 0 and "-o" in out and "names a file" in out and "2 inputs" in out
+    assert not (tmp_path / "out.png").exists()  # no folder of that name, no outputs
+    assert not list(tmp_path.glob("*_x2.png"))
+    code, out = run("restore", a, tmp_path / "missing.png", "-o", tmp_path / "r.png")
+    assert code != 0 and "names a file" in out and not (tmp_path / "r.png").exists()
+    # a trailing slash asks for that folder anyway, and a name without an image extension is a folder
+    code, out = run("upscale", a, b, "-x", "2", "-o", f"{tmp_path / 'pics.png'}/")
+    assert code == 0, out
+    assert sorted(p.name for p in (tmp_path / "pics.png").iterdir()) == ["a_x2.png", "b_x2.png"]
+    code, out = run("upscale", a, b, "-x", "2", "-o", tmp_path / "pics")
+    assert code == 0, out
+    assert (tmp_path / "pics" / "a_x2.png").is_file()
+
+
 def test_glob_pattern(write_png, tmp_path: Path) -> None:
     write_png("g/a.png", smooth_rgb(12, 12))
     write_png("g/b.png", smooth_rgb(12, 12, 1))

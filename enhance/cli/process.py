@@ -32,6 +32,7 @@ from enhance.pipeline import (
     ModelPicker,
     collect_inputs,
     default_suffix,
+    outputs_in_folder,
     run_batch,
 )
 from enhance.spec import Task
@@ -93,7 +94,7 @@ Output = Annotated[
     typer.Option(
         "--output", "-o",
         help="Output file (one input) or folder (several inputs, an existing folder, or a path ending in '/'; "
-        "mirrors the input tree). Default: next to each input.",
+        "mirrors the input tree; a file name with several inputs is refused). Default: next to each input.",
     ),
 ]
 Model = Annotated[Optional[str], typer.Option("--model", help="Model name (see 'enhance models'). Default: chosen per task.")]
@@ -313,6 +314,10 @@ def _run_task(
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
         items = collect_inputs(inputs, opts.recursive)
+        try:
+            multiple = outputs_in_folder(inputs, items, opts.output)
+        except EnhanceError as exc:
+            raise _fail(str(exc)) from None
     with interruptible(console), batch_engine(opts.ray) as engine:
         batch = BatchOptions(
             output=opts.output,
@@ -323,7 +328,7 @@ def _run_task(
             sigma=sigma,
             overwrite=opts.overwrite,
             skip_existing=opts.skip_existing,
-            multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
+            multiple=multiple,
             engine=engine,
         )
         run_and_report(console, len(items), opts.quiet, opts.report,

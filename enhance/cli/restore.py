@@ -30,7 +30,7 @@ from enhance.cli.process import (
 from enhance.cli.report import plugin_warnings, stderr_console
 from enhance.engine import resolve_device
 from enhance.errors import EnhanceError
-from enhance.pipeline import BatchOptions, collect_inputs
+from enhance.pipeline import BatchOptions, collect_inputs, outputs_in_folder
 from enhance.restoration import DetectorKind, RestoreModels, RestoreOptions, run_restore_batch
 
 
@@ -114,6 +114,10 @@ def restore(
         except EnhanceError as exc:
             raise _fail(str(exc)) from None
         items = collect_inputs(inputs, recursive)
+        try:
+            multiple = outputs_in_folder(inputs, items, output)
+        except EnhanceError as exc:
+            raise _fail(str(exc)) from None
     with interruptible(console), batch_engine(ray) as engine:
         batch = BatchOptions(
             output=output,
@@ -122,7 +126,7 @@ def restore(
             mask=mask,
             overwrite=overwrite,
             skip_existing=skip_existing,
-            multiple=len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs),
+            multiple=multiple,
             engine=engine,
         )
         run_and_report(console, len(items), quiet, report,
