@@ -1,8 +1,9 @@
 """Real scanned prints: how much of their traced damage each defect detector finds, and what else it
-flags, with the mask ``enhance restore`` would fill (detection only).
+flags, with the mask ``enhance restore`` would fill (detection only; ``--sheet`` also restores).
 
     python benchmarks/real_scans.py [--weights weights/defects.safetensors runs/x/best.safetensors]
                                     [--detector learned lines both] [--page benchmarks/out/real_scans]
+                                    [--sheet docs/cards/defects/real_scans.jpg]
                                     [--save benchmarks/results/real_scans.md]
 
 The damage is the centre lines traced by hand on the two scratched scans of
@@ -36,7 +37,7 @@ from common import fmt, md_table  # noqa: E402
 ANNOTATIONS = Path(__file__).resolve().parent / "annotations" / "old_photos_scratched.json"
 UNDAMAGED = ("clean", "deoldify_scans")
 
-Finder = Callable[[np.ndarray], np.ndarray]
+Finder = Callable[[np.ndarray], np.ndarray]  # image -> the mask restore would fill
 Polyline = list[tuple[float, float]]
 
 
@@ -116,22 +117,44 @@ def score_scan(mask: np.ndarray, scan: Traced, radius: float) -> ScanScore:
     return ScanScore(found, length, float(mask.mean()), float((mask & ~band).mean()))
 
 
-def detectors(weights: Sequence[Path] | None, kinds: Sequence[str]) -> dict[str, Finder]:
-    """``{label: mask finder}`` for each ``enhance restore --detector`` kind asked: ``learned`` and
-    ``both`` (learned or line filters) once per detector file (the shipped one by default), ``lines``
-    once; the other options are ``enhance restore``'s defaults."""
-    from restore import finder  # the mask restore fills, as restore.py builds it
-
-    out: dict[str, Finder] = {}
+def detectors(weights: Sequence[Path] | None, kinds: Sequence[str]) -> dict[str, tuple[str, Path | None]]:
+    """``{label: (detector kind, weights)}`` for each ``enhance restore --detector`` kind asked:
+    ``learned`` and ``both`` (learned or line filters) once per detector file (None: the shipped
+    one, the default), ``lines`` once; the other options are ``enhance restore``'s defaults."""
+    out: dict[str, tuple[str, Path | None]] = {}
     files: list[Path | None] = list(weights) if weights else [None]
     for kind in kinds:
         if kind == "lines":
-            out["line filters (`--detector lines`)"] = finder("lines")
+            out["line filters (`--detector lines`)"] = ("lines", None)
             continue
         for w in files:
             name = "`weights/defects.safetensors` (shipped)" if w is None else f"`{w}`"
-            out[name if kind == "learned" else f"{name} + line filters (`--detector both`)"] = finder(kind, w)
+            out[name if kind == "learned" else f"{name} + line filters (`--detector both`)"] = (kind, w)
     return out
+
+
+def sheet(path: Path, scans: Sequence[Traced], images: dict[Path, np.ndarray],
+          chosen: dict[str, tuple[str, Path | None]], scale: int = 2) -> None:
+    """One JPEG for a model card or a note: a row per scratched scan, the input, then for each
+    detector its mask (red) and the photo ``enhance restore`` makes with it, ``scale`` x nearest."""
+    from PIL import Image
+    from restore import ours
+
+    rows = []
+    for scan in scans:
+        img = images[scan.path]
+        cells = [img]
+        for kind, w in chosen.values():
+            out, mask = ours(kind, weights=w)(img, np.zeros(img.shape[:2], bool))
+            cells += [overlay(img, mask if mask is not None else np.zeros(img.shape[:2], bool), None), out]
+        gap = np.full((img.shape[0], 4, 3), 255, np.uint8)
+        rows.append(np.concatenate([x for c in cells for x in (c, gap)][:-1], axis=1))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    grid = np.concatenate(rows, axis=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.Resampling.NEAREST).save(
+        path, quality=90)
 
 
 def overlay(img: np.ndarray, mask: np.ndarray, band: np.ndarray | None) -> np.ndarray:
@@ -152,11 +175,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="which masks of `enhance restore --detector` to score (default: learned)")
     p.add_argument("--annotations", type=Path, default=ANNOTATIONS)
     p.add_argument("--page", type=Path, default=None, help="write a side-by-side page to this folder")
+    p.add_argument("--sheet", type=Path, default=None, metavar="FILE.jpg",
+                   help="write one image: each scratched scan, then per detector its mask and its restore")
     p.add_argument("--save", type=Path, default=None, help="also write the printed markdown to this file")
     args = p.parse_args(argv)
 
     radius, scans = load_annotations(args.annotations, args.data)
-    finders = detectors(args.weights, args.detector)
+    from restore import finder  # the mask restore fills, as restore.py builds it
+
+    chosen = detectors(args.weights, args.detector)
+    finders = {label: finder(kind, w) for label, (kind, w) in chosen.items()}
     images = {s.path: common.load_rgb(s.path) for s in scans}
     undamaged = {g: [(q, common.load_rgb(q)) for q in common.list_images(args.data / "samples" / "old_photos" / g)]
                  for g in UNDAMAGED}
@@ -219,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
                                         html.escape("Red: the mask restore would fill. Green: traced damage the "
                                                     "mask misses."), list(page.items()), width=384)
         rep(f"Page: `{index}` (not committed).")
+    if args.sheet:
+        sheet(args.sheet, scans, images, chosen)
+        rep(f"Sheet: `{args.sheet}` (rows: {', '.join(s.path.name for s in scans)}; columns: the input, then for "
+            f"each detector its mask and its restore: {'; '.join(chosen)}).")
     rep.save(args.save)
     return 0
 
