@@ -61,14 +61,15 @@ def test_the_reader_opens_dicom_with_its_pixel_spacing(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the widget in a viewer
 @pytest.fixture
-def viewer(make_napari_viewer: Any, tiny_registry: Any) -> Any:
+def viewer(request: pytest.FixtureRequest, tiny_registry: Any) -> Any:
     from napari._vispy.utils.gl import get_gl_extensions
 
     try:
         get_gl_extensions()
     except AttributeError:  # PyOpenGL got no context: no X display for Qt's offscreen platform
         pytest.skip("no OpenGL context: install Xvfb (apt-get install xvfb); pytest-xvfb then starts it")
-    return make_napari_viewer()
+    # requested only now: napari's fixture, once set up, fails its teardown on a test skipped in setup
+    return request.getfixturevalue("make_napari_viewer")()
 
 
 @pytest.fixture
