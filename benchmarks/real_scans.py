@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="detector files (default: the shipped weights/defects.safetensors)")
     p.add_argument("--detector", nargs="+", choices=("learned", "lines", "both"), default=["learned"],
                    help="which masks of `enhance restore --detector` to score (default: learned)")
+    p.add_argument("--sensitivity", type=float, nargs="+", default=[1.0],
+                   help="`enhance restore --sensitivity` values to score (default 1; the sheet is at 1)")
     p.add_argument("--annotations", type=Path, default=ANNOTATIONS)
     p.add_argument("--page", type=Path, default=None, help="write a side-by-side page to this folder")
     p.add_argument("--sheet", type=Path, default=None, metavar="FILE.jpg",
@@ -184,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     from restore import finder  # the mask restore fills, as restore.py builds it
 
     chosen = detectors(args.weights, args.detector)
-    finders = {label: finder(kind, w) for label, (kind, w) in chosen.items()}
+    finders = {(label if s == 1 else f"{label}, `--sensitivity {s:g}`"): finder(kind, w, s)
+               for label, (kind, w) in chosen.items() for s in args.sensitivity}
     images = {s.path: common.load_rgb(s.path) for s in scans}
     undamaged = {g: [(q, common.load_rgb(q)) for q in common.list_images(args.data / "samples" / "old_photos" / g)]
                  for g in UNDAMAGED}
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     rep = common.Report(args.save)
     rep.header("Real scanned prints: traced damage found")
     rep(f"Traced lines: `{args.annotations.name}` (match radius {radius:g} px; elsewhere = flagged farther than "
-        f"{2 * radius:g} px from every traced line). Masks as `enhance restore` makes them (default sensitivity). "
+        f"{2 * radius:g} px from every traced line). Masks as `enhance restore` makes them. "
         f"Load average {common.load_average()} at start.")
     rep()
     rows, per_line, undamaged_rows = [], [], []

@@ -125,7 +125,7 @@ def ours(detector: str = "learned", detect: bool = True, inpaint: bool = True, o
     return run
 
 
-def finder(detector: str, weights: Path | None = None) -> Callable[[np.ndarray], np.ndarray]:
+def finder(detector: str, weights: Path | None = None, sensitivity: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
     """The defect mask alone (no restore): for the false-alarm rate on undamaged scans."""
     from enhance.defects import DefectDetector
     from enhance.restoration import RestoreModels, RestoreOptions, find_defects
@@ -133,7 +133,7 @@ def finder(detector: str, weights: Path | None = None) -> Callable[[np.ndarray],
 
     models = RestoreModels(detector=DefectDetector.from_file(weights, sha256_file(weights)) if weights else None,
                            device="cpu")
-    opts = RestoreOptions(detector=detector)  # type: ignore[arg-type]
+    opts = RestoreOptions(detector=detector, sensitivity=sensitivity)  # type: ignore[arg-type]
     return lambda img: find_defects(common.to_float(img), opts, models)
 
 
