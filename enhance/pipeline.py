@@ -188,9 +188,11 @@ def outputs_in_folder(inputs: Sequence[str], items: Sequence[InputItem], output:
     otherwise make a folder named ``out.png``; a trailing ``/`` asks for that folder anyway."""
     multiple = len(items) > 1 or any(Path(a).is_dir() or set("*?[") & set(a) for a in inputs)
     if multiple and output is not None and not _is_folder_target(output) and io.is_supported(Path(output)):
+        given = (f"{len(items)} inputs were given" if len(items) > 1
+                 else "the input is a folder or a pattern")
         raise InvalidInputError(
-            f"-o {output} names a file, but {len(items)} inputs were given ({', '.join(map(str, inputs))}): "
-            f"name a folder (a trailing '/' makes it one), or give one input")
+            f"-o {output} names a file, but {given} ({', '.join(map(str, inputs))}): "
+            f"name a folder (a trailing '/' makes it one), or give one input file")
     return multiple
 
 
