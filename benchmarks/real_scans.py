@@ -72,16 +72,6 @@ def sample_line(points: Polyline, shape: tuple[int, int]) -> np.ndarray:
     return rc
 
 
-def found_share(mask: np.ndarray, points: np.ndarray, radius: float) -> float:
-    """Share of ``points`` with a mask pixel within ``radius`` px."""
-    from scipy.ndimage import distance_transform_edt
-
-    if not mask.any():
-        return 0.0
-    dist = distance_transform_edt(~mask)
-    return float(np.mean(dist[points[:, 0], points[:, 1]] <= radius))
-
-
 def trace_band(lines: dict[str, Polyline], shape: tuple[int, int], radius: float) -> np.ndarray:
     """Pixels within ``radius`` px of any traced line."""
     from scipy.ndimage import distance_transform_edt
@@ -108,10 +98,14 @@ class ScanScore:
 
 def score_scan(mask: np.ndarray, scan: Traced, radius: float) -> ScanScore:
     """The traced lines found in ``mask``, and what it flags elsewhere."""
+    from scipy.ndimage import distance_transform_edt
+
+    # distance of every pixel to the nearest masked one, once for all lines (inf: an empty mask)
+    dist = distance_transform_edt(~mask) if mask.any() else np.full(mask.shape, np.inf)
     found, length = {}, {}
     for name, pts in scan.lines.items():
         rc = sample_line(pts, mask.shape)
-        found[name] = found_share(mask, rc, radius)
+        found[name] = float(np.mean(dist[rc[:, 0], rc[:, 1]] <= radius))
         length[name] = len(rc)
     band = trace_band(scan.lines, mask.shape, 2 * radius)
     return ScanScore(found, length, float(mask.mean()), float((mask & ~band).mean()))

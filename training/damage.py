@@ -297,16 +297,13 @@ def crease(rng: Rng, rgb: np.ndarray, paper: Paper, faint: bool = False) -> tupl
     shade_line: np.ndarray = np.zeros((h, w), np.float32)
     normal = np.array([-(p1 - p0)[1], (p1 - p0)[0]], np.float32)
     normal /= max(float(np.linalg.norm(normal)), 1e-6)
-    if faint:
-        offset = normal * (width / 2 + rng.uniform(0.5, 1.5)) * rng.choice([-1, 1])
-        _draw_polyline(shade_line, pts + offset, rng.uniform(1.0, 2.5))
-        shade_line = cv2.GaussianBlur(shade_line, (0, 0), rng.uniform(0.5, 1.2))
-        shade = 1 - shade_line * rng.uniform(0.08, 0.22)
-    else:
-        offset = normal * (width / 2 + rng.uniform(1, 4)) * rng.choice([-1, 1])
-        _draw_polyline(shade_line, pts + offset, rng.uniform(2, 8))
-        shade_line = cv2.GaussianBlur(shade_line, (0, 0), rng.uniform(1, 3))
-        shade = 1 - shade_line * rng.uniform(0.15, 0.45)
+    # the shadow's ranges (px from the line, px wide, px of blur, darkening)
+    gap, band, blur, dark = ((0.5, 1.5), (1.0, 2.5), (0.5, 1.2), (0.08, 0.22)) if faint else \
+        ((1, 4), (2, 8), (1, 3), (0.15, 0.45))
+    offset = normal * (width / 2 + rng.uniform(*gap)) * rng.choice([-1, 1])
+    _draw_polyline(shade_line, pts + offset, rng.uniform(*band))
+    shade_line = cv2.GaussianBlur(shade_line, (0, 0), rng.uniform(*blur))
+    shade = 1 - shade_line * rng.uniform(*dark)
     return Layer(a, _paper_fill(rng, paper, h, w)), shade.astype(np.float32)
 
 
