@@ -65,14 +65,17 @@ def test_weights_set_the_chance_of_each_kind() -> None:
     same, same_mask = damage.damage(rng, x, PAPER, kinds=["crease"])
     np.testing.assert_array_equal(out, same)
     np.testing.assert_array_equal(mask, same_mask)
-    with_extras = (0.0,) * len(KINDS) + tuple(1.0 if k == "faint_crease" else 0.0 for k in damage.EXTRA_KINDS)
-    out, mask = damage.damage(np.random.default_rng(5), x, PAPER, weights=with_extras)
-    rng = np.random.default_rng(5)
-    rng.random(len(KINDS) + len(damage.EXTRA_KINDS))
-    same, same_mask = damage.damage(rng, x, PAPER, kinds=["faint_crease"])
-    np.testing.assert_array_equal(out, same)
-    np.testing.assert_array_equal(mask, same_mask)
-    for bad in ((1.0,) * (len(KINDS) - 1), (0.0,) * len(KINDS), (1.0,) * (len(KINDS) + 1)):
+    # the chances of the first extra kinds only (a config written before later ones existed)
+    for n_extra in range(1, len(damage.EXTRA_KINDS) + 1):
+        extras = damage.EXTRA_KINDS[:n_extra]
+        with_extras = (0.0,) * len(KINDS) + tuple(1.0 if k == extras[-1] else 0.0 for k in extras)
+        out, mask = damage.damage(np.random.default_rng(5), x, PAPER, weights=with_extras)
+        rng = np.random.default_rng(5)
+        rng.random(len(KINDS) + n_extra)
+        same, same_mask = damage.damage(rng, x, PAPER, kinds=[extras[-1]])
+        np.testing.assert_array_equal(out, same)
+        np.testing.assert_array_equal(mask, same_mask)
+    for bad in ((1.0,) * (len(KINDS) - 1), (0.0,) * len(KINDS), (1.0,) * (len(KINDS) + len(damage.EXTRA_KINDS) + 1)):
         with pytest.raises(ValueError, match="damage weights"):
             damage.damage(np.random.default_rng(0), x, PAPER, weights=bad)
 
@@ -89,6 +92,26 @@ def test_faint_creases_are_fainter_and_narrower_than_creases() -> None:
     faint, crease = measure("faint_crease"), measure("crease")
     assert faint[0] < crease[0] and faint[1] < crease[1]
     assert faint[1] > 0  # still visible: masked where the shadow shows
+
+
+def test_pressed_creases_are_bright_ridges_masked_where_they_show() -> None:
+    x = np.full((128, 128, 3), 0.5, np.float32)
+    seen = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        layer, shade = damage.pressed_crease(rng, x, PAPER)
+        assert layer.alpha.max() <= 0.4  # at most 40 % of the way to the paper, mostly below COVER ...
+        out, m = damage.damage(np.random.default_rng(seed), x, PAPER, kinds=["pressed_crease"])
+        again, m2 = damage.damage(np.random.default_rng(seed), x, PAPER, kinds=["pressed_crease"])
+        np.testing.assert_array_equal(out, again)
+        np.testing.assert_array_equal(m, m2)
+        lum = out.mean(axis=2)
+        assert lum.min() > 0.5 - 0.06  # hardly any shadow
+        if m.any():  # ... yet masked where the ridge shows, and only there
+            seen += 1
+            assert np.abs(out - x).max(axis=2)[m].min() > damage.FAINT_VISIBLE and lum[m].mean() > 0.5
+            assert m.mean() < 0.1
+    assert seen >= 6
 
 
 def test_hard_positive_ages_the_scan_and_draws_thin_cracks() -> None:

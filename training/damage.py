@@ -34,6 +34,9 @@ COVER = 0.35
 VISIBLE = 0.05
 #: a pixel changed this much is damage however little the defect covers it (a ragged rim)
 STRONG = 0.12
+#: the ridge of a pressed crease (:func:`pressed_crease`) is damage wherever it changes the pixel
+#: this much: its alpha is mostly below ``COVER``, and on real scans such ridges are plain to see
+FAINT_VISIBLE = 0.04
 
 Rng = np.random.Generator
 
@@ -266,6 +269,23 @@ def craquelure(rng: Rng, h: int, w: int, paper: Paper) -> Layer:
     return Layer(a.astype(np.float32), colour)
 
 
+def _fold_line(rng: Rng, h: int, w: int, bend: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A fold's path: a chord from one edge of the print to another, bent through a midpoint
+    displaced by ``bend`` x the print's size, with a little wobble: ``(points (200, 2), p0, p1)``."""
+    s = max(h, w)
+
+    def on_edge(side: int, t: float) -> np.ndarray:
+        return np.array([(t * w, -5.0), (w + 5.0, t * h), (t * w, h + 5.0), (-5.0, t * h)][side], np.float32)
+
+    side = int(rng.integers(4))
+    p0 = on_edge(side, rng.uniform(0, 1))
+    p1 = on_edge((side + int(rng.choice([1, 2, 2, 3]))) % 4, rng.uniform(0, 1))
+    mid = (p0 + p1) / 2 + rng.normal(0, bend * s, 2)
+    tt = np.linspace(0, 1, 200)[:, None]
+    pts = (1 - tt) ** 2 * p0 + 2 * (1 - tt) * tt * mid + tt**2 * p1
+    return pts + np.cumsum(rng.normal(0, 0.3, pts.shape), 0), p0, p1
+
+
 def crease(rng: Rng, rgb: np.ndarray, paper: Paper, faint: bool = False) -> tuple[Layer, np.ndarray]:
     """A fold: a long gentle curve, a bright broken line of paper along it and a shaded side.
 
@@ -276,18 +296,7 @@ def crease(rng: Rng, rgb: np.ndarray, paper: Paper, faint: bool = False) -> tupl
     crease's shadow is 2-8 px wide and up to 45 % dark.
     """
     h, w, _ = rgb.shape
-    s = max(h, w)
-    # a chord across the print, bent through a displaced midpoint
-    def on_edge(side: int, t: float) -> np.ndarray:
-        return np.array([(t * w, -5.0), (w + 5.0, t * h), (t * w, h + 5.0), (-5.0, t * h)][side], np.float32)
-
-    side = int(rng.integers(4))
-    p0 = on_edge(side, rng.uniform(0, 1))
-    p1 = on_edge((side + int(rng.choice([1, 2, 2, 3]))) % 4, rng.uniform(0, 1))
-    mid = (p0 + p1) / 2 + rng.normal(0, (0.03 if faint else 0.08) * s, 2)
-    tt = np.linspace(0, 1, 200)[:, None]
-    pts = (1 - tt) ** 2 * p0 + 2 * (1 - tt) * tt * mid + tt**2 * p1
-    pts = pts + np.cumsum(rng.normal(0, 0.3, pts.shape), 0)  # a little wobble
+    pts, p0, p1 = _fold_line(rng, h, w, 0.03 if faint else 0.08)
     a = np.zeros((h, w), np.float32)
     width = rng.uniform(0.8, 2.0) if faint else rng.uniform(1.0, 6.0)
     _draw_polyline(a, pts, width)
@@ -304,6 +313,43 @@ def crease(rng: Rng, rgb: np.ndarray, paper: Paper, faint: bool = False) -> tupl
     _draw_polyline(shade_line, pts + offset, rng.uniform(*band))
     shade_line = cv2.GaussianBlur(shade_line, (0, 0), rng.uniform(*blur))
     shade = 1 - shade_line * rng.uniform(*dark)
+    return Layer(a, _paper_fill(rng, paper, h, w)), shade.astype(np.float32)
+
+
+def pressed_crease(rng: Rng, rgb: np.ndarray, paper: Paper) -> tuple[Layer, np.ndarray]:
+    """A fold pressed flat again, as the creases of real scanned prints look across: a bright
+    ridge 1.5-3 px wide, 5-40 % of the way from the picture's tone to the paper's and unbroken for
+    most of its length, a softer, slightly brighter shoulder on one side and hardly any shadow;
+    most run in from an edge and fade out inside the picture.
+
+    Returns the ridge as a layer and the shoulder (and the rare faint shadow) as a multiplicative
+    ``(H, W)`` field, as :func:`crease` does; :func:`damage` masks the ridge wherever it shows
+    (:data:`FAINT_VISIBLE`), since its alpha is mostly below :data:`COVER`.
+    """
+    h, w, _ = rgb.shape
+    pts, p0, p1 = _fold_line(rng, h, w, 0.03)
+    partial = rng.random() < 0.6
+    if partial:  # from the edge to somewhere inside
+        pts = pts[: max(2, int(len(pts) * rng.uniform(0.3, 0.8)))]
+    width = rng.uniform(1.5, 3.0)
+    a = np.zeros((h, w), np.float32)
+    _draw_polyline(a, pts, width)
+    a = cv2.GaussianBlur(a, (0, 0), rng.uniform(0.4, 0.8))
+    a *= rng.uniform(0.05, 0.4)
+    a *= np.clip(_smooth_noise(rng, h, w, rng.uniform(10, 40)) * 0.6 + rng.uniform(0.8, 1.3), 0, 1)
+    if partial:  # fades out over its last 5-25 px
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        a *= np.clip(np.hypot(xx - pts[-1, 0], yy - pts[-1, 1]) / rng.uniform(5, 25), 0, 1)
+    normal = np.array([-(p1 - p0)[1], (p1 - p0)[0]], np.float32)
+    normal /= max(float(np.linalg.norm(normal)), 1e-6)
+    sign = rng.choice([-1, 1])
+    shoulder = np.zeros((h, w), np.float32)
+    _draw_polyline(shoulder, pts + normal * sign * (width / 2 + rng.uniform(0.5, 1.5)), rng.uniform(2, 4))
+    shade = 1 + cv2.GaussianBlur(shoulder, (0, 0), rng.uniform(1.0, 2.0)) * rng.uniform(0.02, 0.08)
+    if rng.random() < 0.3:
+        shadow = np.zeros((h, w), np.float32)
+        _draw_polyline(shadow, pts - normal * sign * (width / 2 + 0.5), 1.0)
+        shade *= 1 - cv2.GaussianBlur(shadow, (0, 0), 0.6) * rng.uniform(0.02, 0.06)
     return Layer(a, _paper_fill(rng, paper, h, w)), shade.astype(np.float32)
 
 
@@ -422,7 +468,7 @@ def thin_cracks(rng: Rng, rgb: np.ndarray, paper: Paper) -> Layer:
 KINDS = ("cracks", "craquelure", "crease", "wide", "emulsion", "scratches", "torn")
 WEIGHTS = (0.30, 0.10, 0.25, 0.12, 0.08, 0.30, 0.04)
 #: kinds only drawn when asked for (not in the random draw, so that a seed keeps its sample)
-EXTRA_KINDS = ("thin_cracks", "faint_crease")
+EXTRA_KINDS = ("thin_cracks", "faint_crease", "pressed_crease")
 
 
 def damage(
@@ -433,24 +479,25 @@ def damage(
 
     ``kinds`` picks the defects (default: each of :data:`KINDS` with its chance in ``weights``,
     default :data:`WEIGHTS`, at least one). ``weights`` may also give the chances of
-    :data:`EXTRA_KINDS` after those of :data:`KINDS`; with one per kind of :data:`KINDS` only, a
-    seed draws what it drew before the extra kinds existed.
+    the first (or all) of :data:`EXTRA_KINDS` after those of :data:`KINDS`; a seed draws what it
+    drew before later extra kinds existed (with one per kind of :data:`KINDS` only, as before any).
     """
     h, w, _ = rgb.shape
     if kinds is None:
         chances = WEIGHTS if weights is None else tuple(weights)
-        names = KINDS if len(chances) == len(KINDS) else KINDS + EXTRA_KINDS
-        if len(chances) != len(names) or min(chances) < 0 or sum(chances) <= 0:
+        names = (KINDS + EXTRA_KINDS)[: len(chances)]
+        if not len(KINDS) <= len(chances) <= len(KINDS) + len(EXTRA_KINDS) or min(chances) < 0 or sum(chances) <= 0:
             raise ValueError(f"damage weights {chances}: expected {len(KINDS)} chances >= 0, not all 0, for "
-                             f"{KINDS} (and optionally {len(EXTRA_KINDS)} more for {EXTRA_KINDS})")
+                             f"{KINDS}, optionally followed by those of the first of {EXTRA_KINDS}")
         kinds = [k for k, p in zip(names, chances) if rng.random() < p]
         if not kinds:
             kinds = [str(rng.choice(names, p=np.asarray(chances) / sum(chances)))]
     out = rgb.astype(np.float32).copy()
     cover = np.zeros((h, w), np.float32)
     for kind in kinds:
-        if kind in ("crease", "faint_crease"):
-            layer, shade = crease(rng, out, paper, faint=kind == "faint_crease")
+        if kind in ("crease", "faint_crease", "pressed_crease"):
+            layer, shade = (pressed_crease(rng, out, paper) if kind == "pressed_crease"
+                            else crease(rng, out, paper, faint=kind == "faint_crease"))
             shaded = out * shade[..., None]
             cover = np.maximum(cover, (np.abs(shaded - out).max(axis=2) > VISIBLE).astype(np.float32))
             # the bright line itself is composited below like every other layer
@@ -475,6 +522,8 @@ def damage(
         new = out * (1 - al) + layer.colour * al
         delta = np.abs(new - out).max(axis=2)
         hit = ((layer.alpha >= COVER) & (delta > VISIBLE)) | (delta > STRONG)
+        if kind == "pressed_crease":
+            hit |= delta > FAINT_VISIBLE
         cover = np.maximum(cover, hit.astype(np.float32))
         out = new
     return out, cover > 0

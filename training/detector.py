@@ -64,7 +64,7 @@ class DetectorConfig:
     #: share of the modern photos made more saturated and brighter (:func:`training.damage.vivid`)
     p_vivid: float = 0.0
     #: the chance of each kind of damage in a damaged sample (``training.damage.KINDS`` order, then
-    #: optionally ``EXTRA_KINDS``; None: ``training.damage.WEIGHTS``)
+    #: optionally the first or all of ``EXTRA_KINDS``; None: ``training.damage.WEIGHTS``)
     damage_weights: tuple[float, ...] | None = None
     #: hard negatives: this many undamaged crops added to the training bank (and a proportional
     #: share to the validation bank), the ones a detector (``hard_weights``, default ``warm_start``)
