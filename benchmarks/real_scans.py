@@ -13,7 +13,9 @@ file's ``radius``; *found* is the share of the traced length. *Elsewhere* is the
 picture flagged farther than twice that radius from every traced line: false alarms, plus the faint
 damage left untraced. On the undamaged scans (``clean``: faded prints of the same test set;
 ``deoldify_scans``: grainy or faded photographs before 1927, some with a little damage of their
-own) the flagged share is the false-alarm rate. ``--page``: the masks (red) and the traced lines
+own) the flagged share is the false-alarm rate. On ``deoldify_damaged`` (damaged photographs before
+1927, not traced) the flagged share has no right answer: it is there to be read with the page, a
+look at damage no synthesis was modelled on. ``--page``: the masks (red) and the traced lines
 (green) side by side.
 """
 
@@ -36,6 +38,7 @@ from common import fmt, md_table  # noqa: E402
 
 ANNOTATIONS = Path(__file__).resolve().parent / "annotations" / "old_photos_scratched.json"
 UNDAMAGED = ("clean", "deoldify_scans")
+UNTRACED = ("deoldify_damaged",)
 
 Finder = Callable[[np.ndarray], np.ndarray]  # image -> the mask restore would fill
 Polyline = list[tuple[float, float]]
@@ -183,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     finders = {(label if s == 1 else f"{label}, `--sensitivity {s:g}`"): finder(kind, w, s)
                for label, (kind, w) in chosen.items() for s in args.sensitivity}
     images = {s.path: common.load_rgb(s.path) for s in scans}
-    undamaged = {g: [(q, common.load_rgb(q)) for q in common.list_images(args.data / "samples" / "old_photos" / g)]
-                 for g in UNDAMAGED}
+    groups = {g: [(q, common.load_rgb(q)) for q in common.list_images(args.data / "samples" / "old_photos" / g)]
+                 for g in UNDAMAGED + UNTRACED}
 
     rep = common.Report(args.save)
     rep.header("Real scanned prints: traced damage found")
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{2 * radius:g} px from every traced line). Masks as `enhance restore` makes them. "
         f"Load average {common.load_average()} at start.")
     rep()
-    rows, per_line, undamaged_rows = [], [], []
+    rows, per_line, undamaged_rows, untraced_rows = [], [], [], []
     page: dict[str, list[tuple[str, np.ndarray]]] = {}  # image -> input, then each detector's mask
 
     def show(key: str, img: np.ndarray, caption: str, shown: np.ndarray) -> None:
@@ -211,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                  overlay(images[scan.path], mask, trace_band(scan.lines, mask.shape, 0.5)))
         rows.append(row)
         u_row = [label]
-        for group, files in undamaged.items():
+        for group, files in groups.items():
             shares = []
             for path, img in files:
                 mask = find(img)
@@ -219,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                 show(f"{group}/{path.name}", img, f"{html.escape(label)}: {100 * shares[-1]:.2f} % flagged",
                      overlay(img, mask, None))
             u_row += [fmt(100 * float(np.mean(shares)) if shares else None), fmt(100 * max(shares) if shares else None)]
-        undamaged_rows.append(u_row)
+        undamaged_rows.append(u_row[: 1 + 2 * len(UNDAMAGED)])
+        untraced_rows.append([label, *u_row[1 + 2 * len(UNDAMAGED):]])
         print(f"done: {label}", flush=True)
     heads = ["detector"]
     for scan in scans:
@@ -235,9 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     rep("### Flagged on undamaged scans (mean and worst image)")
     rep()
     u_heads = ["detector"]
-    for group, files in undamaged.items():
-        u_heads += [f"{group} ({len(files)}) mean %", f"{group} worst %"]
-    rep(md_table(u_heads, undamaged_rows))
+    for group, files in groups.items():
+        u_heads += [f"{group} ({len(files)}) mean %", f"{group} {'worst' if group in UNDAMAGED else 'most'} %"]
+    rep(md_table(u_heads[: 1 + 2 * len(UNDAMAGED)], undamaged_rows))
+    rep()
+    rep("### Flagged on damaged scans without traces (no right answer: read with the page)")
+    rep()
+    rep(md_table(["detector", *u_heads[1 + 2 * len(UNDAMAGED):]], untraced_rows))
     rep()
     if args.page:
         index = common.write_image_page(args.page, "Real scanned prints: masks and traced damage",
