@@ -332,9 +332,9 @@ def pressed_crease(rng: Rng, rgb: np.ndarray, paper: Paper) -> tuple[Layer, np.n
     if partial:  # from the edge to somewhere inside
         pts = pts[: max(2, int(len(pts) * rng.uniform(0.3, 0.8)))]
     width = rng.uniform(1.5, 3.0)
-    a = np.zeros((h, w), np.float32)
-    _draw_polyline(a, pts, width)
-    a = cv2.GaussianBlur(a, (0, 0), rng.uniform(0.4, 0.8))
+    line = np.zeros((h, w), np.float32)
+    _draw_polyline(line, pts, width)
+    a: np.ndarray = cv2.GaussianBlur(line, (0, 0), rng.uniform(0.4, 0.8))
     a *= rng.uniform(0.05, 0.4)
     a *= np.clip(_smooth_noise(rng, h, w, rng.uniform(10, 40)) * 0.6 + rng.uniform(0.8, 1.3), 0, 1)
     if partial:  # fades out over its last 5-25 px
