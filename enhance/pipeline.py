@@ -43,6 +43,8 @@ FORMAT_EXTENSIONS: dict[str, str] = {
     "tiff": ".tif",
     "webp": ".webp",
     "bmp": ".bmp",
+    "jp2": ".jp2",
+    "j2k": ".j2k",
     "dicom": ".dcm",
 }
 

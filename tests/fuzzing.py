@@ -24,8 +24,9 @@ import numpy as np
 from enhance.errors import EnhanceError
 from enhance.io import ImageData, decode_image
 
-FORMATS = ("png", "jpeg", "tiff", "webp", "bmp", "dicom")
-EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif", "webp": ".webp", "bmp": ".bmp", "dicom": ".dcm"}
+FORMATS = ("png", "jpeg", "tiff", "webp", "bmp", "jp2", "j2k", "dicom")
+EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif", "webp": ".webp", "bmp": ".bmp", "jp2": ".jp2", "j2k": ".j2k",
+              "dicom": ".dcm"}
 #: Fuzzed files may declare any size: decode nothing above this (the bomb limit under test).
 MAX_PIXELS = 1 << 22
 TIME_LIMIT = 5.0  # seconds per input
@@ -64,6 +65,12 @@ def _pil(arr: np.ndarray, fmt: str, **kwargs: object) -> bytes:
     return buf.getvalue()
 
 
+def _jpeg2000(arr: np.ndarray, codec: str, bits: int | None = None) -> bytes:
+    import imagecodecs
+
+    return bytes(imagecodecs.jpeg2k_encode(arr, level=0, codecformat=codec, bitspersample=bits))
+
+
 def _tiff(arr: np.ndarray, **kwargs: object) -> bytes:
     import tifffile
 
@@ -98,6 +105,9 @@ def seeds() -> dict[str, list[bytes]]:
         "jpeg": [_pil(rgb, "JPEG", quality=80), _pil(gray, "JPEG"), _pil(rgb, "JPEG", progressive=True)],
         "webp": [_pil(rgb, "WEBP"), _pil(rgba, "WEBP", lossless=True)],
         "bmp": [_pil(rgb, "BMP"), _pil(gray, "BMP")],
+        "jp2": [_jpeg2000(rgb, "jp2"), _jpeg2000(rgba, "jp2"), _jpeg2000(g16[:, :, 0], "jp2"),
+                _jpeg2000(_rng_image(6, 7, 1, np.uint16, seed=5)[:, :, 0] >> 4, "jp2", bits=12)],
+        "j2k": [_jpeg2000(rgb, "j2k"), _jpeg2000(gray[:, :, 0], "j2k")],
         "tiff": [
             _pil(rgb, "TIFF"), _pil(rgb, "TIFF", compression="tiff_lzw"),
             _tiff(g16[:, :, 0]), _tiff(_rng_image(8, 8, 3, np.uint16), photometric="rgb", tile=(16, 16)),

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, features
 
 from enhance.errors import ImageReadError
-from enhance.io.codestream import j2k_frame_size, jpeg_frame_size
+from enhance.io.codestream import j2k_components, j2k_frame_size, jpeg_frame_size
 
 
 def _encoded(fmt: str, size: tuple[int, int] = (37, 21), **kwargs: object) -> bytes:
@@ -52,6 +52,15 @@ def test_j2k_frame_size_reads_siz_minus_the_image_offset() -> None:
 @pytest.mark.parametrize("container", ["J2K", "JP2"])
 def test_j2k_frame_size_of_real_codestreams(container: str) -> None:
     assert j2k_frame_size(_encoded("JPEG2000", (33, 17), no_jp2=container == "J2K")) == (33, 17)
+
+
+def test_j2k_components_gives_each_precision_and_sign() -> None:
+    siz = (b"\xff\x4f\xff\x51" + struct.pack(">HH", 47, 0) + struct.pack(">IIIIIIII", 8, 8, 0, 0, 8, 8, 0, 0)
+           + struct.pack(">H", 3) + bytes([11, 1, 1, 0x80 | 15, 1, 1, 7, 1, 1]))
+    assert j2k_components(siz) == [(12, False), (16, True), (8, False)]
+    assert j2k_components(siz[:-1]) is None  # the third component cut off
+    assert j2k_components(b"\x00\x00\x00\x0cjP  \r\n\x87\n" + b"\x00" * 8 + b"jp2c" + siz) == [(12, False), (16, True), (8, False)]
+    assert j2k_components(b"\xff\xd8\xff") is None
 
 
 def test_a_dicom_frame_header_that_disagrees_with_rows_and_columns_is_refused() -> None:

@@ -12,7 +12,7 @@ from enhance.errors import EnhanceError
 from enhance.io import decode_image
 
 #: inputs per format (about 3 s each on 2 CPU cores), and a time cap per format for a slower machine
-RUNS = {"png": 6000, "jpeg": 5000, "tiff": 2500, "webp": 8000, "bmp": 5000, "dicom": 1800}
+RUNS = {"png": 6000, "jpeg": 5000, "tiff": 2500, "webp": 8000, "bmp": 5000, "jp2": 3000, "j2k": 3000, "dicom": 1800}
 SECONDS = 5.0
 FOUND = Path(__file__).parent / "data" / "fuzz"
 

@@ -46,6 +46,7 @@ class OutputFormat(str, Enum):
     tiff = "tiff"
     webp = "webp"
     bmp = "bmp"
+    jp2 = "jp2"
     dicom = "dicom"
 
 

@@ -33,7 +33,8 @@ class ImageData:
         alpha: float32 (H, W) array in [0, 1], or None when the image has no alpha channel.
         bit_depth: bits per sample of the source: 8 or 16 (DICOM: BitsStored, e.g. 12 or 1; 32 or 64
             for float and 32-bit integer samples, whose range ``samples`` gives).
-        format: 'png' | 'jpeg' | 'tiff' | 'webp' | 'bmp' | 'dicom' (the real format, from the content).
+        format: 'png' | 'jpeg' | 'tiff' | 'webp' | 'bmp' | 'jp2' | 'j2k' | 'dicom' (the real format,
+            from the content; 'j2k' is a raw JPEG 2000 codestream).
         icc_profile: raw ICC profile bytes, or None.
         exif: raw EXIF bytes as Pillow writes them (``b"Exif\\0\\0"`` + TIFF structure), with Orientation
             already reset to 1 because ``pixels`` are already rotated upright.

@@ -14,6 +14,9 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".tiff": "tiff",
     ".webp": "webp",
     ".bmp": "bmp",
+    ".jp2": "jp2",
+    ".j2k": "j2k",
+    ".j2c": "j2k",
     ".dcm": "dicom",
     ".dicom": "dicom",
 }
@@ -21,19 +24,17 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
 FORMATS: frozenset[str] = frozenset(SUPPORTED_EXTENSIONS.values())
 
 #: Formats whose files can hold 16-bit samples (everything else is written as 8-bit).
-SIXTEEN_BIT_FORMATS: frozenset[str] = frozenset({"png", "tiff"})
+SIXTEEN_BIT_FORMATS: frozenset[str] = frozenset({"png", "tiff", "jp2", "j2k"})
 
 #: Formats whose files can hold several frames (DICOM frames, TIFF pages).
 MULTI_FRAME_FORMATS: frozenset[str] = frozenset({"dicom", "tiff"})
 
-_ALIASES: dict[str, str] = {"jpg": "jpeg", "tif": "tiff", "dcm": "dicom"}
+_ALIASES: dict[str, str] = {"jpg": "jpeg", "tif": "tiff", "dcm": "dicom", "jpeg2000": "jp2", "j2c": "j2k"}
 
 #: Formats we recognise by content but do not support, for clearer messages.
 _UNSUPPORTED_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"),
-    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
-    (b"\xff\x4f\xff\x51", "JPEG 2000"),
     (b"8BPS", "Photoshop PSD"),
     (b"%PDF", "PDF"),
 )
@@ -86,6 +87,10 @@ def sniff_format(head: bytes) -> str | None:
         return "webp"
     if head[:2] == b"BM" and len(head) >= 26:
         return "bmp"
+    if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n"):
+        return "jp2"
+    if head.startswith(b"\xff\x4f\xff\x51"):
+        return "j2k"
     return None
 
 

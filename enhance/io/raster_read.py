@@ -1,8 +1,8 @@
-"""Decoding PNG, JPEG, TIFF, WebP and BMP files into :class:`ImageData`.
+"""Decoding PNG, JPEG, TIFF, WebP, BMP and JPEG 2000 files into :class:`ImageData`.
 
 8-bit data goes through Pillow (a multi-page TIFF page by page); 16-bit PNG through OpenCV and
 TIFFs with more than 8 bits per sample through tifffile (:mod:`enhance.io.tiff`), so 16-bit, float
-and 32-bit samples never take an 8-bit detour.
+and 32-bit samples never take an 8-bit detour; JPEG 2000 through :mod:`enhance.io.jp2`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from PIL import Image, ImageCms
 from enhance.errors import ImageReadError, UnsupportedFormatError
 from enhance.io.convert import split_alpha, to_float
 from enhance.io.data import ImageData
+from enhance.io.jp2 import read_jpeg2000
 from enhance.io.limits import check_pixels, pil_bomb_guard
 from enhance.io.metadata import icc_color_space, orient, read_exif
 from enhance.io.png import png_header
@@ -28,6 +29,8 @@ _PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF", "webp": "WEBP", "bm
 
 def read_raster(path: Path, fmt: str, data: bytes, limit: int | None) -> ImageData:
     """Decode ``data`` (the whole file, already sniffed as ``fmt``) read from ``path``."""
+    if fmt in ("jp2", "j2k"):
+        return read_jpeg2000(path, fmt, data, limit)
     if fmt == "tiff":
         image = read_tiff(path, data, limit)
         if image is not None:

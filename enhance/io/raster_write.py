@@ -1,4 +1,4 @@
-"""Encoding :class:`ImageData` as PNG, JPEG, TIFF, WebP or BMP, with ICC, EXIF and provenance.
+"""Encoding :class:`ImageData` as PNG, JPEG, TIFF, WebP, BMP or JPEG 2000, with ICC, EXIF and provenance.
 
 Where each format keeps metadata:
 
@@ -6,6 +6,8 @@ Where each format keeps metadata:
 * JPEG, WebP: ICC profile; EXIF with ImageDescription + Software (provenance) merged in.
 * TIFF: ICC profile; ImageDescription + Software tags (provenance). EXIF is not written.
 * BMP: no metadata at all (the format has no place for it); alpha is dropped.
+* JPEG 2000 (:mod:`enhance.io.jp2`), always lossless: a JP2 file keeps ICC and gets an XML box of
+  provenance; a raw J2K codestream has no metadata. EXIF is not written.
 
 JPEG cannot hold alpha (dropped); WebP cannot hold grayscale (written as RGB). JPEG, WebP and BMP
 are always 8-bit; PNG and TIFF are 16-bit when ``image.bit_depth > 8``, and TIFF keeps float and
@@ -21,12 +23,13 @@ from PIL import Image
 
 from enhance.io.convert import merge_alpha, quantize
 from enhance.io.data import ImageData, Provenance
+from enhance.io.jp2 import write_jpeg2000
 from enhance.io.formats import SIXTEEN_BIT_FORMATS
 from enhance.io.metadata import exif_with_provenance, icc_for
 from enhance.io.png import write_png
 from enhance.io.tiff import write_tiff
 
-_ALPHA_FORMATS = frozenset({"png", "tiff", "webp"})
+_ALPHA_FORMATS = frozenset({"png", "tiff", "webp", "jp2", "j2k"})
 
 
 def write_raster(
@@ -38,6 +41,9 @@ def write_raster(
     icc = icc_for(image.icc_profile, channels)
     if fmt == "tiff":
         write_tiff(fh, image, bits, icc, provenance)
+        return
+    if fmt in ("jp2", "j2k"):
+        write_jpeg2000(fh, fmt, image, provenance)
         return
     alpha = image.alpha if fmt in _ALPHA_FORMATS else None
     samples = quantize(merge_alpha(image.pixels, alpha), bits)
