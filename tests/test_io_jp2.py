@@ -51,6 +51,13 @@ def test_samples_and_precision_survive_a_round_trip(name: str, tmp_path: Path) -
     assert read_image(out).bit_depth == image.bit_depth
 
 
+def test_fewer_than_8_bits_are_scaled_by_their_own_precision(tmp_path: Path) -> None:
+    samples = (RNG.random((10, 12)) * 15).astype(np.uint8)
+    image = read_image(_jp2(tmp_path / "g4.jp2", samples, bits=4))
+    assert image.bit_depth == 8
+    np.testing.assert_allclose(image.pixels[..., 0], samples / 15, atol=1e-6)
+
+
 def test_icc_profile_and_provenance_are_kept(tmp_path: Path) -> None:
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     samples = CASES["rgb16"][0]

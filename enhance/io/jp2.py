@@ -48,8 +48,11 @@ def read_jpeg2000(path: Path, fmt: str, data: bytes, limit: int | None) -> Image
     samples = np.asarray(openjpeg.decode(data))
     if samples.ndim == 3 and samples.shape[2] == 1:
         samples = samples[:, :, 0]
-    top = float((1 << bits) - 1) if bits > 8 else 255.0
-    pixels, alpha = split_alpha(samples.astype(np.float32) / np.float32(top))
+    # each component by its own precision (an alpha channel may have fewer bits than the colour)
+    tops = np.array([(1 << p) - 1 for p, _ in components], np.float32)
+    values = samples.astype(np.float32)
+    values /= tops if samples.ndim == 3 and samples.shape[2] == len(tops) else tops.max()
+    pixels, alpha = split_alpha(values)
     icc = _colr_icc(data) if fmt == "jp2" else None
     return ImageData(np.clip(pixels, 0, 1), None if alpha is None else np.clip(alpha, 0, 1),
                      max(bits, 8), fmt, icc_profile=icc, source=path)
