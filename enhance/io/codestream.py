@@ -53,12 +53,8 @@ def jpeg_frame_size(data: bytes) -> tuple[int, int] | None:
 def j2k_frame_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) of the reference grid's image area from a JPEG 2000 codestream's SIZ
     segment (raw codestream, or the JP2 file format's contiguous-codestream box); None if absent."""
-    if data.startswith(_JP2_SIGNATURE):
-        box = data.find(b"jp2c")
-        if box < 0:
-            return None
-        data = data[box + 4 :]
-    if not data.startswith(_J2K_SOC_SIZ) or len(data) < 24:
+    data = _j2k_codestream(data)
+    if len(data) < 24:
         return None
     x_size, y_size, x_offset, y_offset = struct.unpack(">IIII", data[8:24])
     return max(x_size - x_offset, 0), max(y_size - y_offset, 0)
@@ -67,14 +63,19 @@ def j2k_frame_size(data: bytes) -> tuple[int, int] | None:
 def j2k_components(data: bytes) -> list[tuple[int, bool]] | None:
     """``(bits, signed)`` of each component from a JPEG 2000 codestream's SIZ segment (raw, or in
     a JP2 file's contiguous-codestream box); None if absent or cut short."""
-    if data.startswith(_JP2_SIGNATURE):
-        box = data.find(b"jp2c")
-        if box < 0:
-            return None
-        data = data[box + 4 :]
-    if not data.startswith(_J2K_SOC_SIZ) or len(data) < 42:
+    data = _j2k_codestream(data)
+    if len(data) < 42:
         return None
     (count,) = struct.unpack(">H", data[40:42])
     if count == 0 or len(data) < 42 + 3 * count:
         return None
     return [((data[42 + 3 * i] & 0x7F) + 1, bool(data[42 + 3 * i] & 0x80)) for i in range(count)]
+
+
+def _j2k_codestream(data: bytes) -> bytes:
+    """The codestream from its SOC and SIZ markers on (in a JP2 file: its contiguous-codestream
+    box), or b"" when there is none."""
+    if data.startswith(_JP2_SIGNATURE):
+        box = data.find(b"jp2c")
+        data = data[box + 4 :] if box >= 0 else b""
+    return data if data.startswith(_J2K_SOC_SIZ) else b""
