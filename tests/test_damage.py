@@ -109,9 +109,16 @@ def test_pressed_creases_are_bright_ridges_masked_where_they_show() -> None:
         assert lum.min() > 0.5 - 0.06  # hardly any shadow
         if m.any():  # ... yet masked where the ridge shows, and only there
             seen += 1
-            assert np.abs(out - x).max(axis=2)[m].min() > damage.FAINT_VISIBLE and lum[m].mean() > 0.5
+            change = np.abs(out - x).max(axis=2)[m]  # (the thin dark lip may cancel a little of it)
+            assert np.mean(change > damage.FAINT_VISIBLE) >= 0.8 and lum[m].mean() > 0.5
             assert m.mean() < 0.1
     assert seen >= 6
+    # under heavy grain the same ridges are masked far less: they cannot be seen there
+    grainy = np.clip(x + np.random.default_rng(1).normal(0, 0.08, x.shape), 0, 1).astype(np.float32)
+    flat_area = sum(damage.damage(np.random.default_rng(s), x, PAPER, kinds=["pressed_crease"])[1].sum() for s in range(8))
+    grain_area = sum(damage.damage(np.random.default_rng(s), grainy, PAPER, kinds=["pressed_crease"])[1].sum()
+                     for s in range(8))
+    assert grain_area < 0.7 * flat_area
 
 
 def test_hard_positive_ages_the_scan_and_draws_thin_cracks() -> None:

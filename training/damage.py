@@ -37,6 +37,9 @@ STRONG = 0.12
 #: the ridge of a pressed crease (:func:`pressed_crease`) is damage wherever it changes the pixel
 #: this much: its alpha is mostly below ``COVER``, and on real scans such ridges are plain to see
 FAINT_VISIBLE = 0.04
+#: ... and at least this many times the picture's own local std (grain, texture) beside it: under
+#: heavy grain such a ridge cannot be seen, and a mask there only teaches the detector to guess
+TEXTURE_MARGIN = 1.5
 
 Rng = np.random.Generator
 
@@ -75,6 +78,14 @@ class Paper:
 
 def _lum(rgb: np.ndarray) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _local_std(rgb: np.ndarray, size: int = 5) -> np.ndarray:
+    """The std of the luminance over ``size`` x ``size`` px around each pixel."""
+    lum = _lum(rgb)
+    mean = cv2.blur(lum, (size, size))
+    sq: np.ndarray = np.sqrt(np.maximum(cv2.blur(lum * lum, (size, size)) - mean * mean, 0))
+    return sq
 
 
 def _smooth_noise(rng: Rng, h: int, w: int, scale: float) -> np.ndarray:
@@ -319,12 +330,12 @@ def crease(rng: Rng, rgb: np.ndarray, paper: Paper, faint: bool = False) -> tupl
 def pressed_crease(rng: Rng, rgb: np.ndarray, paper: Paper) -> tuple[Layer, np.ndarray]:
     """A fold pressed flat again, as the creases of real scanned prints look across: a bright
     ridge 1.5-3 px wide, 5-40 % of the way from the picture's tone to the paper's and unbroken for
-    most of its length, a softer, slightly brighter shoulder on one side and hardly any shadow;
-    most run in from an edge and fade out inside the picture.
+    most of its length, a softer, slightly brighter shoulder on one side and at most a thin, faint
+    dark line on the other; most run in from an edge and fade out inside the picture.
 
     Returns the ridge as a layer and the shoulder (and the rare faint shadow) as a multiplicative
     ``(H, W)`` field, as :func:`crease` does; :func:`damage` masks the ridge wherever it shows
-    (:data:`FAINT_VISIBLE`), since its alpha is mostly below :data:`COVER`.
+    (:data:`FAINT_VISIBLE`, :data:`TEXTURE_MARGIN`), since its alpha is mostly below :data:`COVER`.
     """
     h, w, _ = rgb.shape
     pts, p0, p1 = _fold_line(rng, h, w, 0.03)
@@ -334,7 +345,7 @@ def pressed_crease(rng: Rng, rgb: np.ndarray, paper: Paper) -> tuple[Layer, np.n
     width = rng.uniform(1.5, 3.0)
     line = np.zeros((h, w), np.float32)
     _draw_polyline(line, pts, width)
-    a: np.ndarray = cv2.GaussianBlur(line, (0, 0), rng.uniform(0.4, 0.8))
+    a: np.ndarray = cv2.GaussianBlur(line, (0, 0), rng.uniform(0.3, 0.6))  # crisp: a fold, not a blur
     a *= rng.uniform(0.05, 0.4)
     a *= np.clip(_smooth_noise(rng, h, w, rng.uniform(10, 40)) * 0.6 + rng.uniform(0.8, 1.3), 0, 1)
     if partial:  # fades out over its last 5-25 px
@@ -346,10 +357,10 @@ def pressed_crease(rng: Rng, rgb: np.ndarray, paper: Paper) -> tuple[Layer, np.n
     shoulder = np.zeros((h, w), np.float32)
     _draw_polyline(shoulder, pts + normal * sign * (width / 2 + rng.uniform(0.5, 1.5)), rng.uniform(2, 4))
     shade = 1 + cv2.GaussianBlur(shoulder, (0, 0), rng.uniform(1.0, 2.0)) * rng.uniform(0.02, 0.08)
-    if rng.random() < 0.3:
+    if rng.random() < 0.6:  # the fold's other lip, a thin dark line
         shadow = np.zeros((h, w), np.float32)
         _draw_polyline(shadow, pts - normal * sign * (width / 2 + 0.5), 1.0)
-        shade *= 1 - cv2.GaussianBlur(shadow, (0, 0), 0.6) * rng.uniform(0.02, 0.06)
+        shade *= 1 - cv2.GaussianBlur(shadow, (0, 0), 0.5) * rng.uniform(0.03, 0.10)
     return Layer(a, _paper_fill(rng, paper, h, w)), shade.astype(np.float32)
 
 
@@ -522,8 +533,8 @@ def damage(
         new = out * (1 - al) + layer.colour * al
         delta = np.abs(new - out).max(axis=2)
         hit = ((layer.alpha >= COVER) & (delta > VISIBLE)) | (delta > STRONG)
-        if kind == "pressed_crease":
-            hit |= delta > FAINT_VISIBLE
+        if kind == "pressed_crease":  # a faint ridge is damage where it stands out of the picture's texture
+            hit |= (delta > FAINT_VISIBLE) & (delta > TEXTURE_MARGIN * _local_std(out))
         cover = np.maximum(cover, hit.astype(np.float32))
         out = new
     return out, cover > 0
