@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,24 @@ def test_trainer_runs_resumes_and_keeps_the_best(tmp_path: Path) -> None:
 
     res = DetectorTrainer(replace(cfg, steps=8)).fit()  # resumes from last.safetensors
     assert res["steps"] == 8
+
+
+def test_select_kind_validates_that_kind_alone_and_keeps_by_both_f1s(tmp_path: Path) -> None:
+    from enhance.training.detector import DetectorTrainer
+    from safetensors import safe_open
+
+    cfg = _tiny_detector_run(tmp_path, 3, steps=3, select_kind="pressed_crease", kind_val_size=3)
+    DetectorTrainer(cfg).fit()
+    run = tmp_path / "run"
+    with np.load(run / "bank_val_pressed_crease.npz") as z:
+        assert z["images"].shape == (3, 64, 64, 3)
+    rows = [r for r in csv.DictReader((run / "log.csv").open()) if r.get("kind_f1")]
+    assert rows and all(0 <= float(r["kind_mean_prob"]) <= 1 for r in rows)
+    best = max((float(r["f1"]) + float(r["kind_f1"])) / 2 for r in rows)
+    with safe_open(str(run / "best.safetensors"), "pt") as f:
+        assert float(f.metadata()["val_score"]) == pytest.approx(best, abs=1e-4)
+    with pytest.raises(ValueError, match="select_kind"):
+        DetectorTrainer(_tiny_detector_run(tmp_path / "b", 3, select_kind="coffee_stain")).fit()
 
 
 def test_hard_negatives_are_the_undamaged_crops_the_detector_flags_most(tmp_path: Path) -> None:
