@@ -218,7 +218,7 @@ def test_select_kind_validates_that_kind_alone_and_keeps_by_both_f1s(tmp_path: P
     with safe_open(str(run / "best.safetensors"), "pt") as f:
         assert float(f.metadata()["val_score"]) == pytest.approx(best, abs=1e-4)
     with pytest.raises(ValueError, match="select_kind"):
-        DetectorTrainer(_tiny_detector_run(tmp_path / "b", 3, select_kind="coffee_stain")).fit()
+        DetectorTrainer(_tiny_detector_run(tmp_path / "b", 3, select_kind="coffee_stain"))
 
 
 def test_hard_negatives_are_the_undamaged_crops_the_detector_flags_most(tmp_path: Path) -> None:

@@ -314,6 +314,10 @@ class DetectorTrainer:
             load_weights(self.net, Path(cfg.warm_start), sha256_file(Path(cfg.warm_start)))
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.kind_bank: tuple[np.ndarray, np.ndarray] | None = None
+        from .damage import EXTRA_KINDS, KINDS
+
+        if cfg.select_kind is not None and cfg.select_kind not in KINDS + EXTRA_KINDS:  # before any bank is drawn
+            raise ValueError(f"select_kind {cfg.select_kind!r}: expected one of {KINDS + EXTRA_KINDS}")
 
     def _lr(self, progress: float) -> float:
         c = self.cfg
@@ -360,8 +364,6 @@ class DetectorTrainer:
         if c.select_kind is None:
             return None
         names = KINDS + EXTRA_KINDS
-        if c.select_kind not in names:
-            raise ValueError(f"select_kind {c.select_kind!r}: expected one of {names}")
         onehot = tuple(float(n == c.select_kind) for n in names[: max(len(KINDS), names.index(c.select_kind) + 1)])
         return make_bank(val_photos, c.kind_val_size, c.seed + 1100, replace(c, p_clean=0.0, damage_weights=onehot),
                          self.out / f"bank_val_{c.select_kind}.npz")
