@@ -326,34 +326,30 @@ class DetectorTrainer:
         return c.lr * warm * cos
 
     @torch.no_grad()
-    def validate(self, images: np.ndarray, masks: np.ndarray) -> dict[str, float]:
+    def _scores(self, images: np.ndarray, masks: np.ndarray) -> tuple[float, np.ndarray, float, float]:
+        """One pass over a bank: summed loss, tolerant counts, summed probability on truth pixels, truth pixels."""
         self.net.eval()
         totals = np.zeros(4)
-        loss = 0.0
+        loss, prob, n_true = 0.0, 0.0, 0.0
         for i in range(0, len(images), 16):
             x = torch.from_numpy(images[i : i + 16]).permute(0, 3, 1, 2).float().div(255).to(self.device)
             t = torch.from_numpy(masks[i : i + 16]).to(self.device)[:, None]
             logits = self.net(x)
             loss += float(detector_loss(logits, t.float(), self.cfg.dice, self.cfg.pos_weight)) * len(x)
             totals += np.array(tolerant_counts(logits > 0, t))
-        self.net.train()
-        p, r, f1 = prf((totals[0], totals[1], totals[2], totals[3]))
-        return {"val_loss": loss / len(images), "precision": p, "recall": r, "f1": f1}
-
-    @torch.no_grad()
-    def validate_kind(self, images: np.ndarray, masks: np.ndarray) -> dict[str, float]:
-        """F1 and mean defect probability on the truth pixels of the one-kind validation bank."""
-        self.net.eval()
-        totals = np.zeros(4)
-        prob, n_true = 0.0, 0.0
-        for i in range(0, len(images), 16):
-            x = torch.from_numpy(images[i : i + 16]).permute(0, 3, 1, 2).float().div(255).to(self.device)
-            t = torch.from_numpy(masks[i : i + 16]).to(self.device)[:, None]
-            logits = self.net(x)
-            totals += np.array(tolerant_counts(logits > 0, t))
             prob += float(torch.sigmoid(logits)[t].sum())
             n_true += float(t.sum())
         self.net.train()
+        return loss, totals, prob, n_true
+
+    def validate(self, images: np.ndarray, masks: np.ndarray) -> dict[str, float]:
+        loss, totals, _, _ = self._scores(images, masks)
+        p, r, f1 = prf((totals[0], totals[1], totals[2], totals[3]))
+        return {"val_loss": loss / len(images), "precision": p, "recall": r, "f1": f1}
+
+    def validate_kind(self, images: np.ndarray, masks: np.ndarray) -> dict[str, float]:
+        """Recall, F1 and mean defect probability on the truth pixels of the one-kind validation bank."""
+        _, totals, prob, n_true = self._scores(images, masks)
         _, r, f1 = prf((totals[0], totals[1], totals[2], totals[3]))
         return {"kind_recall": r, "kind_f1": f1, "kind_mean_prob": prob / n_true if n_true else 0.0}
 
